@@ -1,0 +1,27 @@
+"""offline_iq: imitation learning from logged Minari data (IQ-Learn, BC, ValueDICE on d3rlpy).
+
+Importing the package sets torch to one CPU thread (see :mod:`offline_iq.runtime`).
+"""
+
+from offline_iq.data import (
+    DatasetFormatError,
+    DatasetMetadata,
+    DatasetNotFoundError,
+    ExpertReplayBuffer,
+    load_minari,
+)
+from offline_iq.runtime import set_torch_threads
+
+set_torch_threads()
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DatasetFormatError",
+    "DatasetMetadata",
+    "DatasetNotFoundError",
+    "ExpertReplayBuffer",
+    "__version__",
+    "load_minari",
+    "set_torch_threads",
+]

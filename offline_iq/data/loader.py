@@ -1,0 +1,109 @@
+"""``load_minari``: any Minari dataset as exactly aligned d3rlpy training data."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from offline_iq.data.buffer import DatasetMetadata, ExpertReplayBuffer
+from offline_iq.data.episodes import episode_from_minari
+from offline_iq.data.errors import DatasetFormatError
+from offline_iq.data.sources import open_minari, resolve_data_path
+from offline_iq.data.spaces import action_kind, check_observation_space
+from offline_iq.data.subset import (
+    SubsetSpec,
+    check_subset_args,
+    draw_offsets,
+    select_episodes,
+    subsample_episode,
+)
+
+__all__ = ["load_minari"]
+
+
+def load_minari(
+    dataset: str | os.PathLike[str],
+    *,
+    n_trajectories: int | None = None,
+    subsample: int = 1,
+    seed: int = 0,
+    download: bool = False,
+) -> ExpertReplayBuffer:
+    """Load a Minari dataset as a d3rlpy replay buffer of aligned transitions.
+
+    Args:
+        dataset: a Minari id (local store, then the shipped ``datasets/``, then the remote server
+            when ``download``) or a path to a dataset folder.
+        n_trajectories: keep this many episodes, chosen by a permutation seeded with ``seed``
+            (default: all, in dataset order).
+        subsample: keep every ``subsample``-th transition of each kept episode, from a seeded
+            random offset (the paper's protocol; 1 keeps everything).
+        seed: seed of the subset draw.
+        download: allow fetching ``dataset`` from Minari's server.
+
+    Transition ``t`` of an episode is ``(o_t, a_t, r_t, o_{t+1}, terminated_t)``; truncations are
+    never terminal and the last transition of a truncated episode is kept.
+
+    Raises:
+        DatasetNotFoundError: unknown id or a path that is not a Minari dataset.
+        DatasetFormatError: unsupported spaces, NaN/inf values, empty or corrupt data.
+        ValueError: ``n_trajectories`` or ``subsample`` out of range.
+    """
+    data_path = resolve_data_path(dataset, download=download)
+    source = open_minari(data_path)
+    check_observation_space(source.observation_space)
+    action_kind(source.action_space)
+    n_episodes = source.total_episodes
+    if n_episodes == 0:
+        raise DatasetFormatError(f"dataset {source.id} at {data_path} has no episodes")
+    check_subset_args(n_episodes, n_trajectories, subsample)
+    positions = select_episodes(n_episodes, n_trajectories, seed)
+    indices = source.episode_indices
+    try:
+        raw_episodes = list(source.storage.get_episodes([indices[p] for p in positions]))
+    except (OSError, KeyError) as err:
+        raise DatasetFormatError(f"cannot read episodes of {source.id}: {err}") from err
+    full = [
+        episode_from_minari(_as_episode(raw), source.observation_space, source.action_space)
+        for raw in raw_episodes
+    ]
+    offsets = draw_offsets([ep.size() for ep in full], subsample, seed)
+    episodes = [
+        subsample_episode(ep, subsample, offset) for ep, offset in zip(full, offsets, strict=True)
+    ]
+    subset = SubsetSpec(
+        episode_positions=positions, offsets=offsets, subsample=int(subsample), seed=int(seed)
+    )
+    raw_meta: dict[str, Any] = dict(source.storage.metadata)
+    metadata = DatasetMetadata(
+        dataset_id=source.id,
+        data_path=str(data_path),
+        env_spec=source.env_spec,
+        eval_env_spec=getattr(source, "_eval_env_spec", None),
+        observation_space=source.observation_space,
+        action_space=source.action_space,
+        ref_min_score=_optional_float(raw_meta.get("ref_min_score")),
+        ref_max_score=_optional_float(raw_meta.get("ref_max_score")),
+        source_episodes=n_episodes,
+        source_steps=int(source.total_steps),
+        subset=subset,
+        minari_metadata=raw_meta,
+    )
+    return ExpertReplayBuffer(episodes, metadata)
+
+
+def _as_episode(raw: dict[str, Any]) -> Any:
+    from minari.dataset.episode_data import EpisodeData
+
+    return EpisodeData(**raw)
+
+
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    out = float(value)
+    if not np.isfinite(out):
+        return None
+    return out

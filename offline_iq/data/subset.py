@@ -1,0 +1,87 @@
+"""The paper's expert-subset protocol: a seeded choice of trajectories, then sub-sampling.
+
+IQ-Learn's experiments (Garg et al., 2021, sec. 6) train on ``n`` expert trajectories, keeping
+every ``k``-th transition of each, starting at a random offset. Both draws come from one
+seed: a permutation of the episodes (the first ``n`` are kept) and, from an independent stream of
+the same seed, one offset per kept episode, uniform in ``[0, min(k, T))`` so that every kept
+episode keeps at least one transition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from offline_iq.data.episodes import TransitionEpisode
+
+__all__ = [
+    "SubsetSpec",
+    "check_subset_args",
+    "draw_offsets",
+    "select_episodes",
+    "subsample_episode",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SubsetSpec:
+    """Which episodes were kept and how they were thinned (recorded in the dataset metadata)."""
+
+    episode_positions: tuple[int, ...]  # positions in the source dataset, in selection order
+    offsets: tuple[int, ...]  # sub-sampling offset of each kept episode
+    subsample: int
+    seed: int
+
+
+def check_subset_args(n_available: int, n_trajectories: int | None, subsample: int) -> None:
+    """Raise ``ValueError``/``TypeError`` naming the bad argument."""
+    for name, value in (("subsample", subsample), ("n_trajectories", n_trajectories)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | np.integer)
+        ):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if subsample < 1:
+        raise ValueError(f"subsample must be >= 1 (keep every k-th transition), got {subsample}")
+    if n_trajectories is not None:
+        if n_trajectories < 1:
+            raise ValueError(f"n_trajectories must be >= 1, got {n_trajectories}")
+        if n_trajectories > n_available:
+            raise ValueError(
+                f"n_trajectories={n_trajectories} but the dataset has only {n_available} episodes"
+            )
+
+
+def select_episodes(n_available: int, n_trajectories: int | None, seed: int) -> tuple[int, ...]:
+    """Positions of the kept episodes: all in order, or the first ``n`` of a seeded permutation."""
+    if n_trajectories is None:
+        return tuple(range(n_available))
+    permutation = np.random.default_rng(seed).permutation(n_available)
+    return tuple(int(p) for p in permutation[:n_trajectories])
+
+
+def draw_offsets(episode_lengths: list[int], subsample: int, seed: int) -> tuple[int, ...]:
+    """One sub-sampling offset per kept episode, uniform in ``[0, min(k, T))``."""
+    if subsample == 1:
+        return tuple(0 for _ in episode_lengths)
+    rng = np.random.default_rng([seed, _OFFSET_STREAM])
+    return tuple(int(rng.integers(0, min(subsample, length))) for length in episode_lengths)
+
+
+_OFFSET_STREAM = 1  # a second, independent stream of the same seed
+
+
+def subsample_episode(episode: TransitionEpisode, subsample: int, offset: int) -> TransitionEpisode:
+    """Keep transitions ``offset, offset + k, offset + 2k, ...`` with their own next states."""
+    if subsample == 1 and offset == 0:
+        return episode
+    keep = slice(offset, None, subsample)
+    return dataclasses.replace(
+        episode,
+        observations=episode.observations[keep],
+        actions=episode.actions[keep],
+        rewards=episode.rewards[keep],
+        next_observations=episode.next_observations[keep],
+        terminals=episode.terminals[keep],
+        timesteps=episode.timesteps[keep],
+    )
