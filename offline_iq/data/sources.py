@@ -20,6 +20,7 @@ from offline_iq.data.errors import DatasetFormatError, DatasetNotFoundError
 
 __all__ = [
     "find_dataset_ids",
+    "local_store",
     "open_minari",
     "resolve_data_path",
     "shipped_datasets_dir",
@@ -47,12 +48,13 @@ def find_dataset_ids(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _local_store() -> Path:
+def local_store() -> Path:
+    """The user's Minari store (``$MINARI_DATASETS_PATH`` or ``~/.minari/datasets``)."""
     return get_dataset_path()
 
 
 def _data_path_for_id(dataset_id: str) -> Path | None:
-    for root in (_local_store(), shipped_datasets_dir()):
+    for root in (local_store(), shipped_datasets_dir()):
         candidate = root / dataset_id / "data"
         if (candidate / "metadata.json").is_file():
             return candidate
@@ -90,10 +92,10 @@ def resolve_data_path(dataset: str | os.PathLike[str], *, download: bool = False
         if found is None:
             raise DatasetNotFoundError(f"downloading {dataset_id!r} produced no local dataset")
         return found
-    known = find_dataset_ids(_local_store()) + find_dataset_ids(shipped_datasets_dir())
+    known = find_dataset_ids(local_store()) + find_dataset_ids(shipped_datasets_dir())
     listing = ", ".join(sorted(set(known))) or "none"
     raise DatasetNotFoundError(
-        f"unknown dataset {dataset_id!r}: not in the local Minari store ({_local_store()}) nor in "
+        f"unknown dataset {dataset_id!r}: not in the local Minari store ({local_store()}) nor in "
         f"the shipped datasets ({shipped_datasets_dir()}). Local datasets: {listing}. "
         "Pass download=True to fetch it from Minari's server."
     )
