@@ -2,7 +2,8 @@
 
 Reference scores follow Minari's convention: ``ref_min_score`` is the mean return of a uniform
 random policy and ``ref_max_score`` the mean return of the expert controller, each measured on
-``reference_episodes`` episodes seeded apart from the collected ones. Seeds, controller and
+``reference_episodes`` episodes with reset seeds from 1_000_000 (the same for every dataset of an
+environment, so its expert and random datasets share reference scores). Seeds, controller and
 environment arguments are stored under the ``offline_iq`` key of the dataset metadata.
 """
 
@@ -30,7 +31,7 @@ from offline_iq.experts.controllers import (
 __all__ = ["PolicyKind", "collect_dataset", "minari_store"]
 
 PolicyKind = Literal["expert", "random"]
-REFERENCE_SEED_OFFSET = 1_000_000  # reference episodes never reuse a collection seed
+REFERENCE_SEED = 1_000_000  # reference episodes: one fixed seed range, never a collection seed
 
 
 @contextlib.contextmanager
@@ -90,7 +91,7 @@ def collect_dataset(
         raise ValueError(f"reference_episodes must be >= 1, got {reference_episodes}")
     kwargs = dict(env_kwargs or {})
     expert = make_expert(env_id, **kwargs)  # fails early, naming supported envs
-    ref_seed = seed + REFERENCE_SEED_OFFSET
+    ref_seed = REFERENCE_SEED
     ref_max = float(
         np.mean(rollout_returns(env_id, expert, reference_episodes, ref_seed, **kwargs))
     )
