@@ -1,0 +1,105 @@
+"""The IQ-Learn critic loss on tensors small enough to compute by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from offline_iq.algos.iq_loss import interpolation_gradient_penalty, iq_loss, soft_value
+
+GAMMA = 0.9
+
+
+def _batch() -> dict[str, torch.Tensor]:
+    # y = (1 - d) * 0.9 * V(s') = [0.45, 0, 0.9]; r = Q - y = [0.55, 2.0, -0.4]
+    return {
+        "q": torch.tensor([[1.0], [2.0], [0.5]], dtype=torch.float64, requires_grad=True),
+        "v": torch.tensor([[0.5], [1.0], [0.2]], dtype=torch.float64),
+        "next_v": torch.tensor([[0.5], [2.0], [1.0]], dtype=torch.float64),
+        "terminals": torch.tensor([[0.0], [1.0], [0.0]], dtype=torch.float64),
+        "is_expert": torch.tensor([True, True, False]),
+    }
+
+
+def test_chi2_value_expert_by_hand() -> None:
+    b = _batch()
+    out = iq_loss(**b, gamma=GAMMA, divergence="chi2", chi2_alpha=0.5)
+    # phi(r) = r - r^2 / 2 on expert rows: [0.39875, 0.0] -> softq = -0.199375
+    assert float(out.softq_loss) == pytest.approx(-0.199375)
+    # value_expert = mean over expert rows of V(s) - y = mean(0.05, 1.0)
+    assert float(out.value_loss) == pytest.approx(0.525)
+    assert float(out.loss) == pytest.approx(0.325625)
+    assert float(out.expert_reward) == pytest.approx(1.275)
+    assert float(out.policy_reward) == pytest.approx(-0.4)
+    out.loss.backward()
+    # d/dq_i = -(1 - r_i) / 2 on expert rows (1 - r/(2 alpha) = 1 - r), 0 on the policy row
+    assert b["q"].grad is not None
+    assert b["q"].grad.flatten().tolist() == pytest.approx([-0.225, 0.5, 0.0])
+
+
+def test_value_over_all_rows_and_v0() -> None:
+    b = _batch()
+    value = iq_loss(**b, gamma=GAMMA, value_objective="value")
+    assert float(value.value_loss) == pytest.approx((0.05 + 1.0 - 0.7) / 3)
+    v0 = iq_loss(**b, gamma=GAMMA, value_objective="v0", initial_v=torch.tensor([[1.0], [3.0]]))
+    assert float(v0.value_loss) == pytest.approx((1 - GAMMA) * 2.0)
+    with pytest.raises(ValueError, match="needs initial_v"):
+        iq_loss(**b, gamma=GAMMA, value_objective="v0")
+
+
+def test_chi2_on_the_mixture_by_hand() -> None:
+    out = iq_loss(**_batch(), gamma=GAMMA, chi2_alpha=0.5, chi2_on_mixture=True)
+    assert float(out.softq_loss) == pytest.approx(-(0.55 + 2.0) / 2)
+    # (0.55^2 + 2^2 + 0.4^2) / 3 / (4 * 0.5)
+    assert float(out.chi2_loss) == pytest.approx((0.3025 + 4.0 + 0.16) / 3 / 2)
+    assert float(out.loss) == pytest.approx(-1.275 + 0.525 + 0.74375)
+
+
+def test_truncation_bootstraps_termination_does_not() -> None:
+    b = _batch()
+    b["terminals"] = torch.zeros(3, 1, dtype=torch.float64)  # all truncated or mid-episode
+    out = iq_loss(**b, gamma=GAMMA, divergence="w1")
+    # r = [1 - 0.45, 2 - 1.8] on expert rows; phi = identity
+    assert float(out.softq_loss) == pytest.approx(-(0.55 + 0.2) / 2)
+
+
+def test_state_only_weights_average_after_phi() -> None:
+    out = iq_loss(
+        q=torch.tensor([[1.0, 3.0]]),
+        q_weights=torch.tensor([[0.25, 0.75]]),
+        v=torch.zeros(1, 1),
+        next_v=torch.zeros(1, 1),
+        terminals=torch.ones(1, 1),
+        is_expert=torch.tensor([True]),
+        gamma=GAMMA,
+        chi2_alpha=0.5,
+    )
+    # 0.25 * phi(1) + 0.75 * phi(3) = 0.25 * 0.5 + 0.75 * (3 - 4.5) = -1.0
+    assert float(out.softq_loss) == pytest.approx(1.0)
+
+
+def test_gradient_penalty_weight_and_value() -> None:
+    critic = lambda x: 3.0 * x.sum(dim=1, keepdim=True)  # noqa: E731  gradient norm 3 sqrt(2)
+    gp = interpolation_gradient_penalty(critic, torch.zeros(4, 2), torch.ones(4, 2), lipschitz=1.0)
+    assert float(gp) == pytest.approx((3 * math.sqrt(2) - 1) ** 2, rel=1e-6)
+    base = iq_loss(**_batch(), gamma=GAMMA, divergence="w1")
+    with_gp = iq_loss(**_batch(), gamma=GAMMA, divergence="w1", gradient_penalty=gp, gp_weight=10.0)
+    assert float(with_gp.loss - base.loss) == pytest.approx(10 * float(gp), rel=1e-6)
+
+
+def test_soft_value_by_hand() -> None:
+    q = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    assert float(soft_value(q, 1.0)) == pytest.approx(math.log(math.e + math.e**2))
+    assert float(soft_value(q, 0.5)) == pytest.approx(0.5 * math.log(math.e**2 + math.e**4))
+
+
+def test_bad_inputs() -> None:
+    b = _batch()
+    with pytest.raises(ValueError, match="at least one expert row"):
+        iq_loss(**{**b, "is_expert": torch.zeros(3, dtype=torch.bool)}, gamma=GAMMA)
+    with pytest.raises(ValueError, match=r"v must have shape \(3, 1\)"):
+        iq_loss(**{**b, "v": torch.zeros(3)}, gamma=GAMMA)
+    with pytest.raises(ValueError, match="requires divergence='chi2'"):
+        iq_loss(**b, gamma=GAMMA, divergence="kl", chi2_on_mixture=True)
