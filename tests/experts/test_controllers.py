@@ -22,7 +22,7 @@ from offline_iq.experts.controllers import (
 # (env id, env kwargs, episodes, minimum mean return)
 RETURN_CASES: list[tuple[str, dict[str, Any], int, float]] = [
     ("CartPole-v1", {}, 5, 500.0),  # [500]
-    ("Acrobot-v1", {}, 10, -90.0),  # [-82.0]
+    ("Acrobot-v1", {}, 10, -64.0),  # [-62.2]
     ("MountainCar-v0", {}, 10, -110.0),  # [-103.0]
     ("Pendulum-v1", {}, 10, -150.0),  # [-128.2]
     ("MountainCarContinuous-v0", {}, 10, 97.0),  # [97.9]

@@ -1,0 +1,172 @@
+"""Torch impl of discrete IQ-Learn: inverse soft-Q learning over a Q(s, .) network."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
+from d3rlpy.algos.qlearning.torch.utility import DiscreteQFunctionMixin
+from d3rlpy.models.torch import DiscreteEnsembleQFunctionForwarder
+from d3rlpy.optimizers import OptimizerWrapper
+from d3rlpy.torch_utility import Modules, TorchMiniBatch, hard_sync, soft_sync
+from d3rlpy.types import Shape, TorchObservation
+from torch import nn
+
+from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
+from offline_iq.algos.iq_loss import IQLoss, interpolation_gradient_penalty, soft_value
+from offline_iq.algos.iq_objective import IQObjective
+
+__all__ = ["DiscreteIQLearnImpl", "DiscreteIQLearnModules"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteIQLearnModules(Modules):
+    q_funcs: nn.ModuleList
+    targ_q_funcs: nn.ModuleList
+    optim: OptimizerWrapper
+
+
+class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
+    """Soft-Q critic with :math:`V(s) = \\alpha \\log\\sum_a e^{Q(s, a)/\\alpha}`."""
+
+    _modules: DiscreteIQLearnModules
+    _q_func_forwarder: DiscreteEnsembleQFunctionForwarder
+    _targ_q_func_forwarder: DiscreteEnsembleQFunctionForwarder
+
+    def __init__(
+        self,
+        *,
+        observation_shape: Shape,
+        action_size: int,
+        modules: DiscreteIQLearnModules,
+        q_func_forwarder: DiscreteEnsembleQFunctionForwarder,
+        targ_q_func_forwarder: DiscreteEnsembleQFunctionForwarder,
+        objective: IQObjective,
+        temperature: float,
+        use_target_network: bool,
+        tau: float,
+        device: str,
+    ) -> None:
+        super().__init__(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=modules,
+            device=device,
+        )
+        self._q_func_forwarder = q_func_forwarder
+        self._targ_q_func_forwarder = targ_q_func_forwarder
+        self._objective = objective
+        self._temperature = temperature
+        self._use_target_network = use_target_network
+        self._tau = tau
+        hard_sync(modules.targ_q_funcs, modules.q_funcs)
+
+    def q_values(self, x: TorchObservation) -> torch.Tensor:
+        """``Q(s, .)``, shape ``(B, n_actions)``."""
+        return self._q_func_forwarder.compute_expected_q(x)
+
+    def soft_v(self, x: TorchObservation) -> torch.Tensor:
+        """``V(s) = alpha logsumexp(Q(s, .) / alpha)``, shape ``(B, 1)``."""
+        return soft_value(self.q_values(x), self._temperature)
+
+    def compute_loss(self, batch: ExpertTorchMiniBatch) -> tuple[IQLoss, dict[str, torch.Tensor]]:
+        obj = self._objective
+        is_expert = batch.expert_mask()
+        q_all = self.q_values(batch.observations)
+        v = soft_value(q_all, self._temperature)
+        if self._use_target_network:
+            with torch.no_grad():
+                next_q_all = self._targ_q_func_forwarder.compute_expected_q(batch.next_observations)
+        else:
+            next_q_all = self.q_values(batch.next_observations)
+        next_v = soft_value(next_q_all, self._temperature)
+        actions = batch.actions.long().reshape(-1, 1)
+        policy_probs = torch.softmax(q_all / self._temperature, dim=1)
+        if obj.state_only:
+            q, q_weights = q_all, policy_probs.detach()
+        else:
+            q, q_weights = q_all.gather(1, actions), None
+        initial_v = None
+        if obj.value_objective == "v0":
+            assert batch.initial_observations is not None, "v0 needs initial observations"
+            initial_v = self.soft_v(batch.initial_observations)
+        penalty = None
+        if obj.divergence == "w1":
+            penalty = self._gradient_penalty(batch, is_expert, policy_probs.detach())
+        loss = obj.loss(
+            q=q,
+            v=v,
+            next_v=next_v,
+            terminals=batch.terminals,
+            is_expert=is_expert,
+            initial_v=initial_v,
+            gradient_penalty=penalty,
+            q_weights=q_weights,
+        )
+        taken = q_all.gather(1, actions)
+        extra = {
+            "q_expert": taken[is_expert].mean().detach(),
+            "v_expert": v[is_expert].mean().detach(),
+            "gp_loss": penalty.detach() if penalty is not None else torch.zeros(()),
+        }
+        return loss, extra
+
+    def _gradient_penalty(
+        self, batch: ExpertTorchMiniBatch, is_expert: torch.Tensor, probs: torch.Tensor
+    ) -> torch.Tensor:
+        """W1 penalty on (state, one-hot action) interpolates of expert and policy pairs."""
+        obs = batch.observations
+        assert isinstance(obs, torch.Tensor), "w1 needs array observations"
+        one_hot = torch.nn.functional.one_hot(batch.actions.long().reshape(-1), self._action_size)
+        expert = torch.cat([obs, one_hot.to(obs.dtype)], dim=1)[is_expert]
+        if bool((~is_expert).any()):
+            policy = torch.cat([obs, one_hot.to(obs.dtype)], dim=1)[~is_expert]
+            n = min(len(expert), len(policy))
+            expert, policy = expert[:n], policy[:n]
+        else:  # offline: the policy's own actions at expert states
+            sampled = torch.multinomial(probs[is_expert], 1).reshape(-1)
+            policy_one_hot = torch.nn.functional.one_hot(sampled, self._action_size).to(obs.dtype)
+            policy = torch.cat([obs[is_expert], policy_one_hot], dim=1)
+        dim = obs.shape[1]
+
+        def critic(x: torch.Tensor) -> torch.Tensor:
+            return (self.q_values(x[:, :dim]) * x[:, dim:]).sum(dim=1, keepdim=True)
+
+        return interpolation_gradient_penalty(critic, expert, policy, self._objective.lipschitz)
+
+    def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
+        assert isinstance(batch, ExpertTorchMiniBatch)
+        self._modules.optim.zero_grad()
+        loss, extra = self.compute_loss(batch)
+        loss.loss.backward()
+        self._modules.optim.step()
+        if self._use_target_network:
+            soft_sync(self._modules.targ_q_funcs, self._modules.q_funcs, self._tau)
+        return {
+            "loss": float(loss.loss.detach()),
+            "softq_loss": float(loss.softq_loss),
+            "value_loss": float(loss.value_loss),
+            "chi2_loss": float(loss.chi2_loss),
+            "gp_loss": float(extra["gp_loss"]),
+            "q_expert": float(extra["q_expert"]),
+            "v_expert": float(extra["v_expert"]),
+            "reward_expert": float(loss.expert_reward),
+            "reward_policy": float(loss.policy_reward),
+        }
+
+    def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
+        return self.q_values(x).argmax(dim=1)
+
+    def inner_sample_action(self, x: TorchObservation) -> torch.Tensor:
+        """Sample from the soft-optimal policy ``softmax(Q / alpha)``."""
+        probs = torch.softmax(self.q_values(x) / self._temperature, dim=1)
+        return torch.multinomial(probs, 1).reshape(-1)
+
+    @property
+    def q_function(self) -> nn.ModuleList:
+        return self._modules.q_funcs
+
+    @property
+    def temperature(self) -> float:
+        return self._temperature
