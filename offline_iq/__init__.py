@@ -3,6 +3,7 @@
 Importing the package sets torch to one CPU thread (see :mod:`offline_iq.runtime`).
 """
 
+from offline_iq.algos import DiscreteIQLearn, DiscreteIQLearnConfig, IQLearn, IQLearnConfig
 from offline_iq.data import (
     DatasetFormatError,
     DatasetMetadata,
@@ -17,11 +18,18 @@ set_torch_threads()
 __version__ = "0.1.0"
 
 __all__ = [
+    # learners (d3rlpy algorithms)
+    "DiscreteIQLearn",
+    "DiscreteIQLearnConfig",
+    "IQLearn",
+    "IQLearnConfig",
+    # data
     "DatasetFormatError",
     "DatasetMetadata",
     "DatasetNotFoundError",
     "ExpertReplayBuffer",
-    "__version__",
     "load_minari",
+    # runtime
+    "__version__",
     "set_torch_threads",
 ]

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator
+from types import SimpleNamespace
 from typing import Any, Generic, Self, TypeVar
 
 import numpy as np
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoBase, QLearningAlgoImplBase
-from d3rlpy.algos.utility import build_scalers_with_transition_picker
 from d3rlpy.base import LearnableConfig
+from d3rlpy.constants import ActionSpace
 from d3rlpy.dataset import ReplayBufferBase, TransitionMiniBatch
+from d3rlpy.dataset.utils import detect_action_space_from_env
 from d3rlpy.torch_utility import TorchMiniBatch
 
 from offline_iq.data.buffer import ExpertReplayBuffer
@@ -99,8 +101,14 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         self, dataset: ReplayBufferBase, *args: Any, **kwargs: Any
     ) -> Generator[tuple[int, dict[str, float]], None, None]:
         """d3rlpy's offline loop; every row of ``dataset`` is treated as expert data."""
+        self._check_action_space(dataset.dataset_info.action_space, "the dataset")
         if self.needs_initial_observations:
             self._initial_observations = initial_observations(dataset)
+        action_scaler = self._config.action_scaler
+        space = getattr(getattr(dataset, "metadata", None), "action_space", None)
+        if action_scaler is not None and not action_scaler.built and space is not None:
+            # scale to the action space's bounds, not to the range the expert happened to use
+            action_scaler.fit_with_env(SimpleNamespace(action_space=space))
         yield from super().fitter(dataset, *args, **kwargs)
 
     def fit_online(self, env: Any, buffer: ReplayBufferBase | None = None, **kwargs: Any) -> None:
@@ -110,13 +118,28 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
                 f"{type(self).__name__}.fit_online needs expert data: call "
                 "attach_demonstrations(load_minari(...)) first"
             )
-        # fit scalers on the expert data, not on random env samples (d3rlpy's default online)
-        build_scalers_with_transition_picker(self, self._demonstrations)
+        self._check_action_space(detect_action_space_from_env(env), f"environment {env}")
+        # standardise observations with the expert data, not random env samples (d3rlpy's
+        # online default); action scalers still come from the env's action space.
+        scaler = self._config.observation_scaler
+        if scaler is not None and not scaler.built:
+            demos = self._demonstrations
+            scaler.fit_with_transition_picker(demos.episodes, demos.transition_picker)
         self._mixing = True
         try:
             super().fit_online(env, buffer, **kwargs)
         finally:
             self._mixing = False
+
+    def _check_action_space(self, found: ActionSpace, where: str) -> None:
+        wanted = self.get_action_type()
+        if wanted not in (ActionSpace.BOTH, found):
+            kind = {ActionSpace.DISCRETE: "discrete", ActionSpace.CONTINUOUS: "continuous"}
+            raise ValueError(
+                f"{type(self).__name__} needs {kind[wanted]} actions but {where} has "
+                f"{kind.get(found, str(found))} actions; use the "
+                f"{'continuous' if wanted == ActionSpace.DISCRETE else 'discrete'} variant"
+            )
 
     def update(self, batch: TransitionMiniBatch) -> dict[str, float]:
         """One gradient step; online, ``batch`` (policy) is joined by an expert batch."""

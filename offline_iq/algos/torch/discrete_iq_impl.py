@@ -145,9 +145,9 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
             soft_sync(self._modules.targ_q_funcs, self._modules.q_funcs, self._tau)
         return {
             "loss": float(loss.loss.detach()),
-            "softq_loss": float(loss.softq_loss),
-            "value_loss": float(loss.value_loss),
-            "chi2_loss": float(loss.chi2_loss),
+            "softq_loss": float(loss.softq_loss.detach()),
+            "value_loss": float(loss.value_loss.detach()),
+            "chi2_loss": float(loss.chi2_loss.detach()),
             "gp_loss": float(extra["gp_loss"]),
             "q_expert": float(extra["q_expert"]),
             "v_expert": float(extra["v_expert"]),
