@@ -3,7 +3,16 @@
 Importing the package sets torch to one CPU thread (see :mod:`offline_iq.runtime`).
 """
 
-from offline_iq.algos import DiscreteIQLearn, DiscreteIQLearnConfig, IQLearn, IQLearnConfig
+from offline_iq.algos import (
+    DiscreteIQLearn,
+    DiscreteIQLearnConfig,
+    DiscreteValueDICE,
+    DiscreteValueDICEConfig,
+    IQLearn,
+    IQLearnConfig,
+    ValueDICE,
+    ValueDICEConfig,
+)
 from offline_iq.data import (
     DatasetFormatError,
     DatasetMetadata,
@@ -23,6 +32,10 @@ __all__ = [
     "DiscreteIQLearnConfig",
     "IQLearn",
     "IQLearnConfig",
+    "ValueDICE",
+    "ValueDICEConfig",
+    "DiscreteValueDICE",
+    "DiscreteValueDICEConfig",
     # data
     "DatasetFormatError",
     "DatasetMetadata",

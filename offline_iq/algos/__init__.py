@@ -2,5 +2,20 @@
 
 from offline_iq.algos.discrete_iq import DiscreteIQLearn, DiscreteIQLearnConfig
 from offline_iq.algos.iq import IQLearn, IQLearnConfig
+from offline_iq.algos.valuedice import (
+    DiscreteValueDICE,
+    DiscreteValueDICEConfig,
+    ValueDICE,
+    ValueDICEConfig,
+)
 
-__all__ = ["DiscreteIQLearn", "DiscreteIQLearnConfig", "IQLearn", "IQLearnConfig"]
+__all__ = [
+    "DiscreteIQLearn",
+    "DiscreteIQLearnConfig",
+    "DiscreteValueDICE",
+    "DiscreteValueDICEConfig",
+    "IQLearn",
+    "IQLearnConfig",
+    "ValueDICE",
+    "ValueDICEConfig",
+]

@@ -11,16 +11,13 @@ import dataclasses
 
 import torch
 from d3rlpy.base import LearnableConfig
-from d3rlpy.preprocessing import (
-    ObservationScaler,
-    StandardObservationScaler,
-    make_observation_scaler_field,
-)
+from d3rlpy.preprocessing import ObservationScaler
 
 from offline_iq.algos.divergences import DIVERGENCES, Divergence
 from offline_iq.algos.iq_loss import VALUE_OBJECTIVES, IQLoss, ValueObjective, iq_loss
+from offline_iq.algos.scaler_fields import standard_scaler_field
 
-__all__ = ["IQLearnConfigBase", "IQObjective", "standard_scaler_field"]
+__all__ = ["IQLearnConfigBase", "IQObjective"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,15 +99,6 @@ class IQObjective:
             gp_weight=self.gp_weight,
             q_weights=q_weights,
         )
-
-
-def standard_scaler_field() -> ObservationScaler | None:
-    """A d3rlpy observation-scaler field whose default is a fresh ``StandardObservationScaler``.
-
-    Pass ``observation_scaler=None`` to train on raw observations.
-    """
-    base: dataclasses.Field[ObservationScaler | None] = make_observation_scaler_field()
-    return dataclasses.field(metadata=base.metadata, default_factory=StandardObservationScaler)
 
 
 @dataclasses.dataclass()

@@ -45,6 +45,18 @@ CASES = [
         "iq", lambda: offline_iq.IQLearnConfig(batch_size=32), "pendulum/expert-v0", "Pendulum-v1"
     ),
     Case(
+        "discrete_valuedice",
+        lambda: offline_iq.DiscreteValueDICEConfig(batch_size=32),
+        "cartpole/expert-v0",
+        "CartPole-v1",
+    ),
+    Case(
+        "valuedice",
+        lambda: offline_iq.ValueDICEConfig(batch_size=32, initial_states="episode_starts"),
+        "pendulum/expert-v0",
+        "Pendulum-v1",
+    ),
+    Case(
         "iq_w1_state_only",
         lambda: offline_iq.IQLearnConfig(
             batch_size=32, divergence="w1", state_only=True, temp_learning_rate=1e-4
@@ -78,7 +90,12 @@ def test_fit_predict_save_load(case: Case, tmp_path: Path) -> None:
         experiment_name="run",
     )
     assert algo.grad_step == 20
-    for metric in ("loss", "reward_expert", "q_expert"):  # logged per step by d3rlpy's CSV logger
+    metrics = (
+        ("objective", "gp_loss")
+        if "valuedice" in case.name
+        else ("loss", "reward_expert", "q_expert")
+    )
+    for metric in metrics:  # logged per step by d3rlpy's CSV logger
         assert (tmp_path / "logs" / "run" / f"{metric}.csv").is_file()
     obs = data.transitions.observations[:16]
     actions = algo.predict(obs)
