@@ -8,8 +8,10 @@ calling :func:`set_torch_threads` (the CLI's ``--threads``).
 
 from __future__ import annotations
 
+import logging
 import os
 
+import structlog
 import torch
 
 THREADS_ENV_VAR = "OFFLINE_IQ_TORCH_THREADS"
@@ -37,3 +39,8 @@ def set_torch_threads(n_threads: int | None = None) -> int:
         raise ValueError(f"n_threads must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
+
+
+def quiet_d3rlpy(level: int = logging.WARNING) -> None:
+    """Show only d3rlpy log records at ``level`` or above (its info lines flood a benchmark)."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))

@@ -21,6 +21,7 @@ from d3rlpy.base import LearnableConfig
 from d3rlpy.constants import ActionSpace
 from d3rlpy.dataset import ReplayBufferBase, TransitionMiniBatch
 from d3rlpy.dataset.utils import detect_action_space_from_env
+from d3rlpy.preprocessing import StandardObservationScaler
 from d3rlpy.torch_utility import TorchMiniBatch
 
 from offline_iq.data.buffer import ExpertReplayBuffer
@@ -104,6 +105,7 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         self._check_action_space(dataset.dataset_info.action_space, "the dataset")
         if self.needs_initial_observations:
             self._initial_observations = initial_observations(dataset)
+        self._fit_observation_scaler(dataset)
         action_scaler = self._config.action_scaler
         space = getattr(getattr(dataset, "metadata", None), "action_space", None)
         if action_scaler is not None and not action_scaler.built and space is not None:
@@ -121,15 +123,25 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         self._check_action_space(detect_action_space_from_env(env), f"environment {env}")
         # standardise observations with the expert data, not random env samples (d3rlpy's
         # online default); action scalers still come from the env's action space.
-        scaler = self._config.observation_scaler
-        if scaler is not None and not scaler.built:
-            demos = self._demonstrations
-            scaler.fit_with_transition_picker(demos.episodes, demos.transition_picker)
+        self._fit_observation_scaler(self._demonstrations)
         self._mixing = True
         try:
             super().fit_online(env, buffer, **kwargs)
         finally:
             self._mixing = False
+
+    def _fit_observation_scaler(self, dataset: ReplayBufferBase) -> None:
+        """Fit an unfitted observation scaler on ``dataset`` (standard: full-episode statistics)."""
+        scaler = self._config.observation_scaler
+        if scaler is None or scaler.built:
+            return
+        if isinstance(scaler, StandardObservationScaler) and isinstance(
+            dataset, ExpertReplayBuffer
+        ):
+            fitted = dataset.standard_observation_scaler()
+            scaler.mean, scaler.std = fitted.mean, fitted.std
+        else:
+            scaler.fit_with_transition_picker(dataset.episodes, dataset.transition_picker)
 
     def _check_action_space(self, found: ActionSpace, where: str) -> None:
         wanted = self.get_action_type()

@@ -69,6 +69,8 @@ def load_minari(
         episode_from_minari(_as_episode(raw), source.observation_space, source.action_space)
         for raw in raw_episodes
     ]
+    states = np.concatenate([ep.observations for ep in full])
+    statistics = (states.mean(axis=0), states.std(axis=0))
     offsets = draw_offsets([ep.size() for ep in full], subsample, seed)
     episodes = [
         subsample_episode(ep, subsample, offset) for ep, offset in zip(full, offsets, strict=True)
@@ -91,7 +93,7 @@ def load_minari(
         subset=subset,
         minari_metadata=raw_meta,
     )
-    return ExpertReplayBuffer(episodes, metadata)
+    return ExpertReplayBuffer(episodes, metadata, observation_statistics=statistics)
 
 
 def _as_episode(raw: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""The ``offline-iq`` command line."""
+"""``offline-iq datasets`` and ``offline-iq collect``."""
 
 from __future__ import annotations
 
@@ -7,30 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from offline_iq.runtime import set_torch_threads
-
-app = typer.Typer(
-    help="Imitation learning from logged Minari data: IQ-Learn, BC, ValueDICE.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
-if not console.is_terminal:
-    console.width = max(console.width, 150)
-
-
-@app.callback()
-def _common(
-    threads: Annotated[
-        int | None,
-        typer.Option(min=1, help="torch CPU threads (default 1, or $OFFLINE_IQ_TORCH_THREADS)."),
-    ] = None,
-) -> None:
-    set_torch_threads(threads)
+from offline_iq.cli.app import app, console, fmt
 
 
 @app.command()
@@ -66,8 +45,8 @@ def datasets(
                 str(row.episodes),
                 str(row.steps),
                 f"{row.mean_return:.1f} ± {row.std_return:.1f}",
-                _fmt(row.ref_min_score),
-                _fmt(row.ref_max_score),
+                fmt(row.ref_min_score),
+                fmt(row.ref_max_score),
             )
         console.print(table)
         if not rows:
@@ -117,12 +96,3 @@ def collect(
         f"wrote {dataset.id}: {dataset.total_episodes} episodes, {dataset.total_steps} steps; "
         f"ref_min_score {meta['ref_min_score']:.1f}, ref_max_score {meta['ref_max_score']:.1f}"
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

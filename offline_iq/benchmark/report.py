@@ -1,0 +1,94 @@
+"""Turn benchmark results into a markdown table and return-vs-trajectories plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["plot_results", "summarize", "to_markdown"]
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of final/best raw and normalised returns per grid point."""
+    keys = ["dataset", "mode", "subsample", "n_trajectories", "algo"]
+    grouped = frame.groupby(keys)
+    out = grouped.agg(
+        seeds=("seed", "nunique"),
+        final_mean=("final_return", "mean"),
+        final_std=("final_return", "std"),
+        best_mean=("best_return", "mean"),
+        norm_mean=("final_normalized", "mean"),
+        norm_std=("final_normalized", "std"),
+        norm_best_mean=("best_normalized", "mean"),
+        steps_per_s=("grad_steps_per_s", "mean"),
+        wall_s=("wall_time_s", "mean"),
+        ref_min=("ref_min_score", "first"),
+        ref_max=("ref_max_score", "first"),
+    )
+    return out.fillna({"final_std": 0.0, "norm_std": 0.0}).reset_index()
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    """One table per dataset: rows = trajectories, columns = algorithms.
+
+    Cells read ``normalised final score (mean ± std over seeds) [raw final return]``;
+    1.00 is the expert (Minari's ``ref_max_score``), 0.00 a uniform random policy.
+    """
+    lines = []
+    for (dataset, mode, subsample), part in summary.groupby(["dataset", "mode", "subsample"]):
+        algos = sorted(part["algo"].unique())
+        seeds = int(part["seeds"].max())
+        lines += [
+            f"### {dataset} ({mode}, every {subsample}. transition, {seeds} seeds)",
+            "",
+            "| trajectories | " + " | ".join(algos) + " |",
+            "|---:|" + "---:|" * len(algos),
+        ]
+        for n, row in part.groupby("n_trajectories"):
+            cells = []
+            for algo in algos:
+                hit = row[row["algo"] == algo]
+                if hit.empty:
+                    cells.append("-")
+                    continue
+                r = hit.iloc[0]
+                cells.append(f"{r.norm_mean:.2f} ± {r.norm_std:.2f} [{r.final_mean:.1f}]")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
+    """Return against number of expert trajectories, one line per algorithm (paper, Fig. 2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(summary.groupby(["dataset", "mode", "subsample"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6), squeeze=False)
+    for ax, ((dataset, mode, subsample), part) in zip(axes[0], groups, strict=True):
+        for algo, line in part.groupby("algo"):
+            line = line.sort_values("n_trajectories")
+            ax.plot(line["n_trajectories"], line["final_mean"], marker="o", label=str(algo))
+            ax.fill_between(
+                line["n_trajectories"],
+                line["final_mean"] - line["final_std"],
+                line["final_mean"] + line["final_std"],
+                alpha=0.2,
+            )
+        ax.axhline(part["ref_max"].iloc[0], color="k", linestyle="--", linewidth=1, label="expert")
+        ax.axhline(
+            part["ref_min"].iloc[0], color="grey", linestyle="--", linewidth=1, label="random"
+        )
+        ax.set_title(f"{dataset} ({mode}, 1/{subsample})")
+        ax.set_xlabel("expert trajectories")
+        ax.set_ylabel("return")
+    axes[0][0].legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,110 @@
+"""``offline-iq benchmark``: the grid, resumable, with a table and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm.auto import tqdm
+
+from offline_iq.benchmark.algorithms import ALGORITHMS
+from offline_iq.benchmark.cells import (
+    DEFAULT_ALGORITHMS,
+    DEFAULT_DATASETS,
+    DEFAULT_TRAJECTORIES,
+    make_grid,
+)
+from offline_iq.benchmark.executors import EXECUTORS, run_cells
+from offline_iq.benchmark.report import plot_results, summarize, to_markdown
+from offline_iq.benchmark.results import ResultsStore
+from offline_iq.cli.app import app, console
+from offline_iq.data.sources import resolve_data_path
+
+
+def _int_list(text: str, name: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        raise typer.BadParameter(f"{name} must be comma-separated integers, got {text!r}") from err
+    if not values or any(v < 1 for v in values):
+        raise typer.BadParameter(f"{name} must be positive integers, got {text!r}")
+    return values
+
+
+@app.command()
+def benchmark(
+    dataset: Annotated[
+        list[str] | None, typer.Option("--dataset", "-d", help="Dataset id or path (repeatable).")
+    ] = None,
+    algo: Annotated[
+        list[str] | None, typer.Option("--algo", "-a", help="iq, bc or valuedice (repeatable).")
+    ] = None,
+    trajectories: Annotated[
+        str, typer.Option(help="Numbers of expert trajectories, comma-separated.")
+    ] = ",".join(map(str, DEFAULT_TRAJECTORIES)),
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per grid point (0..seeds-1).")] = 3,
+    steps: Annotated[int, typer.Option(min=1, help="Gradient steps per cell.")] = 2000,
+    eval_episodes: Annotated[int, typer.Option(min=1, help="Episodes per evaluation.")] = 10,
+    subsample: Annotated[
+        int | None, typer.Option(min=1, help="Keep every k-th transition (default: paper's).")
+    ] = None,
+    no_subsample: Annotated[
+        bool, typer.Option("--no-subsample", help="Keep every transition.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Results folder (CSV, markdown, PNG).")] = Path(
+        "results/benchmark"
+    ),
+    executor: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    workers: Annotated[int, typer.Option(min=1, help="Parallel cells.")] = 2,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
+) -> None:
+    """Compare algorithms over datasets x expert trajectories x seeds; rerun to resume."""
+    datasets = list(dataset or DEFAULT_DATASETS)
+    algos = list(algo or DEFAULT_ALGORITHMS)
+    for name in algos:
+        if name not in ALGORITHMS:
+            raise typer.BadParameter(
+                f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}"
+            )
+    if executor not in EXECUTORS:
+        raise typer.BadParameter(
+            f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"
+        )
+    for name in datasets:
+        try:
+            resolve_data_path(name)
+        except FileNotFoundError as err:
+            raise typer.BadParameter(str(err)) from err
+    cells = make_grid(
+        datasets,
+        algos,
+        _int_list(trajectories, "trajectories"),
+        list(range(seeds)),
+        steps=steps,
+        eval_episodes=eval_episodes,
+        subsample=subsample,
+        no_subsample=no_subsample,
+    )
+    store = ResultsStore(out / "results.csv")
+    done = store.done_keys()
+    pending = [cell for cell in cells if cell.key() not in done]
+    console.print(f"{len(cells)} cells, {len(cells) - len(pending)} already in {store.path}")
+    with tqdm(total=len(cells), initial=len(cells) - len(pending), desc="benchmark") as bar:
+        for result in run_cells(
+            pending, executor=executor, workers=workers, address=address, device=device
+        ):
+            store.append(result)
+            bar.set_postfix_str(f"{result.dataset} {result.algo} n={result.n_trajectories}")
+            bar.update()
+    keys = {cell.key() for cell in cells}
+    frame = store.frame()
+    summary = summarize(frame[frame["key"].isin(keys)])
+    table = to_markdown(summary)
+    (out / "summary.md").write_text(
+        "Normalised final score, mean ± std over seeds [raw return]; 1.00 = expert.\n\n" + table
+    )
+    plot = plot_results(summary, out / "returns.png")
+    console.print(table)
+    console.print(f"wrote {store.path}, {out / 'summary.md'}, {plot}")

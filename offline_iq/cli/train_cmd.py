@@ -1,0 +1,139 @@
+"""``offline-iq fit`` (resumable training of one model) and ``offline-iq evaluate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import d3rlpy
+import numpy as np
+import typer
+
+from offline_iq.benchmark.algorithms import ALGORITHMS, make_config
+from offline_iq.cli.app import app, console
+from offline_iq.data import DatasetNotFoundError, load_minari
+from offline_iq.evaluation import evaluate_policy
+
+CHECKPOINT, STATE = "checkpoint.d3", "state.json"
+
+
+@app.command()
+def fit(
+    dataset: Annotated[str, typer.Argument(help="Minari dataset id or path.")],
+    algo: Annotated[str, typer.Option(help="iq, bc or valuedice.")] = "iq",
+    demos: Annotated[int | None, typer.Option(min=1, help="Expert trajectories to use.")] = None,
+    subsample: Annotated[int, typer.Option(min=1, help="Keep every k-th transition.")] = 1,
+    steps: Annotated[int, typer.Option(min=1, help="Total gradient steps.")] = 10_000,
+    steps_per_epoch: Annotated[
+        int, typer.Option(min=1, help="Steps between checkpoints and evaluations.")
+    ] = 1000,
+    eval_episodes: Annotated[int, typer.Option(min=0, help="Episodes per evaluation.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the subset draw and of training.")] = 0,
+    device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default runs/<name>).")] = None,
+    tensorboard: Annotated[bool, typer.Option(help="Also log to TensorBoard.")] = False,
+) -> None:
+    """Train one model with checkpoints; rerun with the same --out to resume."""
+    if algo not in ALGORITHMS:
+        raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    try:
+        data = load_minari(dataset, n_trajectories=demos, subsample=subsample, seed=seed)
+    except (DatasetNotFoundError, ValueError) as err:
+        raise typer.BadParameter(str(err)) from err
+    name = f"{data.metadata.dataset_id.replace('/', '-')}__{algo}__n{demos or 'all'}__s{seed}"
+    out = out or Path("runs") / name
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / STATE
+    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
+    if (state and state.get("dataset") != dataset) or state.get("algo", algo) != algo:
+        raise typer.BadParameter(f"{out} holds a run of another dataset or algorithm")
+    d3rlpy.seed(seed + int(state.get("steps_done", 0)))
+    if (out / CHECKPOINT).exists():
+        model: Any = d3rlpy.load_learnable(str(out / CHECKPOINT), device=device)
+        console.print(f"resuming {out} at step {state['steps_done']}")
+    else:
+        model = make_config(algo, data).create(device=device)
+        state = {
+            "dataset": dataset,
+            "algo": algo,
+            "demos": demos,
+            "subsample": subsample,
+            "seed": seed,
+            "steps_done": 0,
+            "evaluations": [],
+        }
+    remaining = steps - int(state["steps_done"])
+    if remaining <= 0:
+        console.print(f"{out} already trained for {state['steps_done']} steps")
+        return
+    env = data.metadata.make_env(eval_env=True) if data.metadata.env_spec else None
+    adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
+        d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
+    ]
+    if tensorboard:
+        adapters.append(d3rlpy.logging.TensorboardAdapterFactory(root_dir=str(out / "tensorboard")))
+    epochs = -(-remaining // steps_per_epoch)
+    for epoch in range(epochs):
+        n = min(steps_per_epoch, remaining - epoch * steps_per_epoch)
+        for _ in model.fitter(
+            data,
+            n_steps=n,
+            n_steps_per_epoch=n,
+            experiment_name=f"from_step_{state['steps_done']}",
+            with_timestamp=False,
+            logger_adapter=d3rlpy.logging.CombineAdapterFactory(adapters),
+            show_progress=True,
+            save_interval=10**9,
+        ):
+            pass
+        state["steps_done"] = int(state["steps_done"]) + n
+        if env is not None and eval_episodes:
+            returns = evaluate_policy(model, env, eval_episodes, seed=10_000)
+            state["evaluations"].append([state["steps_done"], float(returns.mean())])
+            console.print(
+                f"step {state['steps_done']}: return {returns.mean():.1f} ± {returns.std():.1f}"
+            )
+        model.save(str(out / CHECKPOINT))  # then the state: a crash between them redoes one epoch
+        state_path.write_text(json.dumps(state, indent=2))
+    console.print(f"saved {out / CHECKPOINT}")
+
+
+@app.command()
+def evaluate(
+    model_path: Annotated[Path, typer.Argument(help="A .d3 model or an `offline-iq fit` folder.")],
+    env_id: Annotated[
+        str | None, typer.Option("--env", help="Gymnasium id to evaluate in.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset whose env and reference scores to use.")
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes.")] = 10,
+    seed: Annotated[int, typer.Option(help="First reset seed.")] = 10_000,
+) -> None:
+    """Print mean and std of the true return (and the normalised score when known)."""
+    if model_path.is_dir():
+        state = (
+            json.loads((model_path / STATE).read_text()) if (model_path / STATE).exists() else {}
+        )
+        dataset = dataset or state.get("dataset")
+        model_path = model_path / CHECKPOINT
+    if not model_path.exists():
+        raise typer.BadParameter(f"no model at {model_path}")
+    import offline_iq  # noqa: F401  (registers the algorithms before loading)
+
+    model = d3rlpy.load_learnable(str(model_path))
+    metadata = load_minari(dataset, n_trajectories=1).metadata if dataset else None
+    if env_id is not None:
+        import gymnasium as gym
+
+        env = gym.make(env_id)
+    elif metadata is not None:
+        env = metadata.make_env(eval_env=True)
+    else:
+        raise typer.BadParameter("give --env or --dataset (or a fit folder that records one)")
+    returns = evaluate_policy(model, env, episodes, seed=seed)
+    line = f"return {np.mean(returns):.2f} ± {np.std(returns):.2f} over {episodes} episodes"
+    if metadata is not None and metadata.ref_max_score is not None and env_id is None:
+        line += f"; normalised score {metadata.normalize_score(float(np.mean(returns))):.3f}"
+    console.print(line)
