@@ -1,0 +1,82 @@
+"""The grid, the results CSV (resume, torn rows) and the report, without training."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from offline_iq.benchmark.cells import Cell, default_subsample, make_grid
+from offline_iq.benchmark.report import plot_results, summarize, to_markdown
+from offline_iq.benchmark.results import ResultsStore
+from offline_iq.benchmark.runner import CellResult
+
+
+def fake_result(cell: Cell, final: float = 100.0) -> CellResult:
+    return CellResult(
+        key=cell.key(), dataset=cell.dataset, algo=cell.algo, mode=cell.mode,
+        n_trajectories=cell.n_trajectories, subsample=cell.subsample, seed=cell.seed,
+        steps=cell.steps, eval_episodes=cell.eval_episodes, transitions=25,
+        final_return=final, final_return_std=1.0, best_return=final + 10,
+        final_normalized=final / 500, best_normalized=(final + 10) / 500,
+        ref_min_score=0.0, ref_max_score=500.0, wall_time_s=1.0, grad_steps_per_s=100.0,
+    )  # fmt: skip
+
+
+def test_grid_uses_the_papers_subsampling_unless_told_otherwise() -> None:
+    grid = make_grid(["cartpole/expert-v0", "acrobot/expert-v0", "pendulum/expert-v0"], ["iq"],
+                     [1], [0], steps=10, eval_episodes=1)  # fmt: skip
+    assert [c.subsample for c in grid] == [20, 5, 1]
+    flat = make_grid(["cartpole/expert-v0"], ["iq"], [1], [0], steps=10, eval_episodes=1,
+                     no_subsample=True)  # fmt: skip
+    assert flat[0].subsample == 1
+    assert default_subsample("lunarlander/expert-v0") == 5
+    assert (
+        len(make_grid(["a/b-v0"], ["iq", "bc"], [1, 2, 3], [0, 1], steps=1, eval_episodes=1)) == 12
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"trajectories": [0]}, "must be >= 1"),
+        ({"seeds": []}, "seeds is empty"),
+        ({"steps": 0}, "steps and eval_episodes must be >= 1"),
+        ({"subsample": 0}, "subsample must be >= 1"),
+    ],
+)
+def test_grid_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {"trajectories": [1], "seeds": [0], "steps": 1, "eval_episodes": 1}
+    with pytest.raises(ValueError, match=message):
+        make_grid(["a/b-v0"], ["iq"], **{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_store_appends_resumes_and_skips_a_torn_row(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path / "r.csv")
+    cells = make_grid(["a/b-v0"], ["iq", "bc"], [1], [0, 1], steps=1, eval_episodes=1)
+    for cell in cells[:3]:
+        store.append(fake_result(cell))
+    assert store.done_keys() == {c.key() for c in cells[:3]}
+    with (tmp_path / "r.csv").open("a") as f:  # a run killed in the middle of a write
+        f.write(fake_result(cells[3]).key + ",a/b-v0,bc")
+    with pytest.warns(UserWarning, match="incomplete row"):
+        assert store.done_keys() == {c.key() for c in cells[:3]}
+
+
+def test_report_table_and_plot(tmp_path: Path) -> None:
+    cells = make_grid(
+        ["cartpole/expert-v0"], ["iq", "bc"], [1, 3], [0, 1], steps=1, eval_episodes=1
+    )
+    finals = {"iq": 450.0, "bc": 200.0}
+    frame = pd.DataFrame(
+        [dataclasses.asdict(fake_result(c, finals[c.algo] + 10 * c.seed)) for c in cells]
+    )
+    summary = summarize(frame)
+    row = summary[(summary.algo == "iq") & (summary.n_trajectories == 1)].iloc[0]
+    assert row.final_mean == pytest.approx(455.0) and row.seeds == 2
+    assert row.norm_mean == pytest.approx(455.0 / 500)
+    table = to_markdown(summary)
+    assert "| 1 | 0.41 ± 0.01 [205.0] | 0.91 ± 0.01 [455.0] |" in table
+    assert plot_results(summary, tmp_path / "p.png").stat().st_size > 1000
