@@ -73,13 +73,16 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
     def compute_loss(self, batch: ExpertTorchMiniBatch) -> tuple[IQLoss, dict[str, torch.Tensor]]:
         obj = self._objective
         is_expert = batch.expert_mask()
-        q_all = self.q_values(batch.observations)
-        v = soft_value(q_all, self._temperature)
+        obs, next_obs = batch.observations, batch.next_observations
+        assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
         if self._use_target_network:
+            q_all = self.q_values(obs)
             with torch.no_grad():
-                next_q_all = self._targ_q_func_forwarder.compute_expected_q(batch.next_observations)
-        else:
-            next_q_all = self.q_values(batch.next_observations)
+                next_q_all = self._targ_q_func_forwarder.compute_expected_q(next_obs)
+        else:  # one forward pass over s and s'
+            both = self.q_values(torch.cat([obs, next_obs]))
+            q_all, next_q_all = both[: obs.shape[0]], both[obs.shape[0] :]
+        v = soft_value(q_all, self._temperature)
         next_v = soft_value(next_q_all, self._temperature)
         actions = batch.actions.long().reshape(-1, 1)
         policy_probs = torch.softmax(q_all / self._temperature, dim=1)

@@ -79,11 +79,11 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
         self._params = params
 
     # --- what differs between action spaces -------------------------------------------------
-    def nu_taken(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def nu_under_policy(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:math:`E_{a \\sim \\pi}[\\nu(s, a)]` (differentiable in pi) and the entropy."""
+    def evaluate_nu(
+        self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """In one pass: :math:`\\nu(s, a)` at ``obs``, :math:`E_{a \\sim \\pi}[\\nu(s, a)]` at
+        ``policy_states`` (differentiable in pi), and the policy's mean entropy there."""
         raise NotImplementedError
 
     def penalty_inputs(
@@ -105,12 +105,11 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
         initial = batch.initial_observations
         if initial is None:  # expert states stand in for initial states
             initial = obs[is_expert]
-        next_nu, _ = self.nu_under_policy(next_obs)
-        initial_nu, entropy = self.nu_under_policy(initial)
+        nu, nu_pi, entropy = self.evaluate_nu(obs, batch.actions, torch.cat([next_obs, initial]))
         loss = valuedice_objective(
-            nu=self.nu_taken(obs, batch.actions),
-            next_nu=next_nu,
-            initial_nu=initial_nu,
+            nu=nu,
+            next_nu=nu_pi[: next_obs.shape[0]],
+            initial_nu=nu_pi[next_obs.shape[0] :],
             terminals=batch.terminals,
             is_expert=is_expert,
             gamma=self._params.gamma,
@@ -165,15 +164,15 @@ class DiscreteValueDICEImpl(DiscreteQFunctionMixin, _ValueDICEImplBase):
         assert isinstance(policy, CategoricalPolicy)
         return policy(obs).probs
 
-    def nu_taken(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        values = self._q_func_forwarder.compute_expected_q(obs)
-        return values.gather(1, actions.long().reshape(-1, 1))
-
-    def nu_under_policy(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        probs = self._probs(obs)
-        values = self._q_func_forwarder.compute_expected_q(obs)
+    def evaluate_nu(
+        self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        values = self._q_func_forwarder.compute_expected_q(torch.cat([obs, policy_states]))
+        n = obs.shape[0]
+        probs = self._probs(policy_states)
         entropy = -(probs * torch.log(probs.clamp_min(1e-12))).sum(dim=1).mean()
-        return (probs * values).sum(dim=1, keepdim=True), entropy
+        nu = values[:n].gather(1, actions.long().reshape(-1, 1))
+        return nu, (probs * values[n:]).sum(dim=1, keepdim=True), entropy
 
     def penalty_inputs(
         self, obs: torch.Tensor, actions: torch.Tensor
@@ -208,12 +207,15 @@ class ContinuousValueDICEImpl(ContinuousQFunctionMixin, _ValueDICEImplBase):
         assert isinstance(policy, NormalPolicy)
         return build_squashed_gaussian_distribution(policy(obs))
 
-    def nu_taken(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self._q_func_forwarder.compute_expected_q(obs, actions, "mean")
-
-    def nu_under_policy(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        action, log_prob = self._dist(obs).sample_with_log_prob()  # type: ignore[attr-defined]
-        return self._q_func_forwarder.compute_expected_q(obs, action, "mean"), -log_prob.mean()
+    def evaluate_nu(
+        self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sampled, log_prob = self._dist(policy_states).sample_with_log_prob()  # type: ignore[attr-defined]
+        values = self._q_func_forwarder.compute_expected_q(
+            torch.cat([obs, policy_states]), torch.cat([actions, sampled]), "mean"
+        )
+        n = obs.shape[0]
+        return values[:n], values[n:], -log_prob.mean()
 
     def penalty_inputs(
         self, obs: torch.Tensor, actions: torch.Tensor
