@@ -53,18 +53,22 @@ class IQLearnConfig(IQLearnConfigBase):
           <https://arxiv.org/abs/2106.12142>`_
 
     Args:
-        actor_learning_rate: actor learning rate (the paper's MuJoCo runs: 3e-5).
+        actor_learning_rate: actor learning rate. The paper's MuJoCo runs use 3e-5; offline on
+            Pendulum-v1 (5 expert trajectories, 6,000 steps) 1e-3 gave -778 / -745 / -960 on
+            seeds 0 / 1 / 2, against about -1250 with 3e-5 or 3e-4.
         critic_learning_rate: critic learning rate.
         temp_learning_rate: temperature learning rate; 0 keeps ``temperature`` fixed.
         actor_optim_factory, critic_optim_factory, temp_optim_factory: optimizer factories.
         actor_encoder_factory, critic_encoder_factory: encoder factories (256x256 MLPs).
         q_func_factory: Q function factory.
         n_critics: critics in the ensemble (each trained on the IQ-Learn objective).
-        n_value_samples: actions sampled per state to estimate :math:`V^\pi`.
+        n_value_samples: actions sampled per state to estimate :math:`V^\pi` (and used by the
+            actor step).
+        actor_q_reduction: how the actor reduces the critic ensemble: ``min`` or ``mean``.
     """
 
     batch_size: int = 256
-    actor_learning_rate: float = 3e-5
+    actor_learning_rate: float = 1e-3
     critic_learning_rate: float = 3e-4
     temp_learning_rate: float = 0.0
     actor_optim_factory: OptimizerFactory = make_optimizer_field()
@@ -76,7 +80,17 @@ class IQLearnConfig(IQLearnConfigBase):
     n_critics: int = 2
     n_value_samples: int = 1
     use_target_network: bool = True
+    actor_q_reduction: str = "min"
     action_scaler: ActionScaler | None = _min_max_action_field()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.actor_q_reduction not in ("min", "mean"):
+            raise ValueError(
+                f"actor_q_reduction must be min or mean, not {self.actor_q_reduction!r}"
+            )
+        if self.n_value_samples < 1:
+            raise ValueError(f"n_value_samples must be >= 1, got {self.n_value_samples}")
 
     def create(self, device: DeviceArg = False, enable_ddp: bool = False) -> IQLearn:
         return IQLearn(self, device, enable_ddp)
@@ -142,6 +156,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             use_target_network=cfg.use_target_network,
             tau=cfg.tau,
             n_value_samples=cfg.n_value_samples,
+            actor_q_reduction=cfg.actor_q_reduction,
             device=self._device,
         )
 

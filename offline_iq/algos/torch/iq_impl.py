@@ -24,7 +24,7 @@ from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
 from offline_iq.algos.iq_loss import IQLoss, interpolation_gradient_penalty
 from offline_iq.algos.iq_objective import IQObjective
 
-__all__ = ["IQLearnImpl", "IQLearnModules"]
+__all__ = ["IQLearnImpl", "IQLearnModules", "PolicySamples"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,12 +38,37 @@ class IQLearnModules(Modules):
     temp_optim: OptimizerWrapper | None
 
 
+@dataclasses.dataclass(frozen=True)
+class PolicySamples:
+    """``K`` actions per state from the squashed-Gaussian policy.
+
+    ``actions``: ``(B * K, A)``, state-major (row ``b * K + k`` is sample ``k`` of state ``b``);
+    ``log_probs``: ``(B, K, 1)``.
+    """
+
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+
+    @property
+    def n(self) -> int:
+        return int(self.log_probs.shape[1])
+
+    def detach(self) -> PolicySamples:
+        return PolicySamples(self.actions.detach(), self.log_probs.detach())
+
+
 class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     r"""Critic by the IQ-Learn objective, actor by the SAC update, squashed-Gaussian policy.
 
     :math:`V^\pi(s) = \mathbb{E}_{a \sim \pi}[Q(s, a) - \alpha \log \pi(a|s)]`, estimated with
     ``n_value_samples`` actions. Each critic of the ensemble is trained on its own IQ-Learn
-    objective; the actor maximises the ensemble minimum.
+    objective; the actor maximises the ensemble ``actor_q_reduction`` (``min`` or ``mean``).
+
+    One update (Algorithm 1): the policy is run once on the batch's states (with gradients) and
+    once on the next states (without); the critic step scores the detached samples with one
+    forward pass of the online ensemble over every (state, action) pair it needs, then the actor
+    step re-scores the same samples with the updated critics (whose weights are frozen for that
+    backward pass, so no critic weight gradient is computed).
     """
 
     _modules: IQLearnModules
@@ -62,6 +87,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         use_target_network: bool,
         tau: float,
         n_value_samples: int,
+        actor_q_reduction: str = "min",
+        target_entropy: float | None = None,
         device: str,
     ) -> None:
         super().__init__(
@@ -76,6 +103,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._use_target_network = use_target_network
         self._tau = tau
         self._n_value_samples = n_value_samples
+        self._actor_q_reduction = actor_q_reduction
+        self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
 
     @property
@@ -87,38 +116,79 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         dist = build_squashed_gaussian_distribution(self._modules.policy(x))
         return dist.sample_with_log_prob()
 
+    def policy_samples(self, x: torch.Tensor, n: int) -> PolicySamples:
+        """``n`` reparameterised samples per state of ``x`` from one policy forward pass."""
+        dist = build_squashed_gaussian_distribution(self._modules.policy(x))
+        actions, log_probs = dist.sample_n_with_log_prob(n)  # (B, n, A), (B, n, 1)
+        return PolicySamples(actions.reshape(-1, actions.shape[-1]), log_probs)
+
+    def soft_v_from_q(self, q: torch.Tensor, samples: PolicySamples) -> torch.Tensor:
+        """``V(s)`` per critic, ``(N, B, 1)``, from ``q = Q(s, a_k)`` of shape ``(N, B * K, 1)``."""
+        n_critics, k = q.shape[0], samples.n
+        q_mean = q.view(n_critics, -1, k).mean(dim=2, keepdim=True)
+        entropy_term = self.temperature.detach() * samples.log_probs.mean(dim=1)
+        return q_mean - entropy_term
+
     def soft_v(
         self, x: torch.Tensor, forwarder: ContinuousEnsembleQFunctionForwarder, reduction: str
     ) -> torch.Tensor:
         """``V(s)`` per critic (``reduction="none"``: ``(N, B, 1)``) or reduced (``(B, 1)``)."""
-        values = []
-        temp = self.temperature.detach()
-        for _ in range(self._n_value_samples):
-            with torch.no_grad():
-                action, log_prob = self.sample_with_log_prob(x)
-            values.append(forwarder.compute_expected_q(x, action, reduction) - temp * log_prob)
-        return torch.stack(values).mean(dim=0)
+        with torch.no_grad():
+            samples = self.policy_samples(x, self._n_value_samples)
+        x_rep = x.repeat_interleave(samples.n, dim=0)
+        v = self.soft_v_from_q(
+            forwarder.compute_expected_q(x_rep, samples.actions, "none"), samples
+        )
+        return v if reduction == "none" else forwarder_reduce(v, reduction)
 
-    def compute_critic_loss(self, batch: ExpertTorchMiniBatch) -> tuple[IQLoss, torch.Tensor]:
+    def compute_critic_loss(
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples | None = None
+    ) -> tuple[IQLoss, torch.Tensor]:
+        """IQ-Learn critic loss (mean over the ensemble) and the mean ``Q`` of expert rows.
+
+        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``).
+        """
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
         is_expert = batch.expert_mask()
+        k = self._n_value_samples
+        if samples is None:
+            with torch.no_grad():
+                samples = self.policy_samples(obs, k)
+        samples = samples.detach()
+        online_next = not self._use_target_network
+        v0 = obj.value_objective == "v0"
+        # states whose V uses the online critic, besides obs
+        extra: list[torch.Tensor] = [next_obs] if online_next else []
+        if v0:
+            initial = batch.initial_observations
+            assert isinstance(initial, torch.Tensor), "v0 needs initial observations"
+            extra.append(initial)
+        with torch.no_grad():
+            others = [self.policy_samples(x, k) for x in extra]
+            next_samples = others[0] if online_next else self.policy_samples(next_obs, k)
         actions = batch.actions
         if obj.state_only:  # expert actions unused: score the policy's own actions (sec. 5.4)
             with torch.no_grad():
                 actions, _ = self.sample_with_log_prob(obs)
-        q_all = self._q_func_forwarder.compute_expected_q(obs, actions, "none")
-        v_all = self.soft_v(obs, self._q_func_forwarder, "none")
-        if self._use_target_network:
-            with torch.no_grad():
-                next_v_all = self.soft_v(next_obs, self._targ_q_func_forwarder, "none")
+        # one forward pass of the online ensemble: (s, a), (s, a_pi), [(s', a'_pi)], [(s0, a0)]
+        xs = [obs, obs.repeat_interleave(k, dim=0)] + [x.repeat_interleave(k, dim=0) for x in extra]
+        acts = [actions, samples.actions] + [s.actions for s in others]
+        q_cat = self._q_func_forwarder.compute_expected_q(torch.cat(xs), torch.cat(acts), "none")
+        sizes = [x.shape[0] for x in xs]
+        q_all, *q_values = torch.split(q_cat, sizes, dim=1)
+        v_all = self.soft_v_from_q(q_values[0], samples)
+        other_v = [self.soft_v_from_q(q, s) for q, s in zip(q_values[1:], others, strict=True)]
+        if online_next:
+            next_v_all = other_v.pop(0)
         else:
-            next_v_all = self.soft_v(next_obs, self._q_func_forwarder, "none")
-        initial_v_all = None
-        if obj.value_objective == "v0":
-            assert batch.initial_observations is not None, "v0 needs initial observations"
-            initial_v_all = self.soft_v(batch.initial_observations, self._q_func_forwarder, "none")
+            with torch.no_grad():
+                next_q = self._targ_q_func_forwarder.compute_expected_q(
+                    next_obs.repeat_interleave(k, dim=0), next_samples.actions, "none"
+                )
+                next_v_all = self.soft_v_from_q(next_q, next_samples)
+        initial_v_all = other_v.pop(0) if v0 else None
         penalty = (
             self._gradient_penalty(obs, batch.actions, is_expert)
             if obj.divergence == "w1"
@@ -165,31 +235,52 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
 
         return interpolation_gradient_penalty(critic, expert, policy, self._objective.lipschitz)
 
-    def compute_actor_loss(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """SAC actor loss ``E[alpha log pi(a|s) - min_i Q_i(s, a)]`` and ``log pi``."""
-        action, log_prob = self.sample_with_log_prob(obs)
-        q = self._q_func_forwarder.compute_expected_q(obs, action, "min")
-        return (self.temperature.detach() * log_prob - q).mean(), log_prob
+    def compute_actor_loss(
+        self, obs: torch.Tensor, samples: PolicySamples | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SAC actor loss ``E[alpha log pi(a|s) - Q(s, a)]`` and ``log pi`` (``(B, K, 1)``).
+
+        ``Q`` is the ensemble reduced by ``actor_q_reduction``; the critics' weights get no
+        gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``.
+        """
+        if samples is None:
+            samples = self.policy_samples(obs, self._n_value_samples)
+        params = list(self._modules.q_funcs.parameters())
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            q = self._q_func_forwarder.compute_expected_q(
+                obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
+            )
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+        q = q.view(-1, samples.n, 1)
+        loss = (self.temperature.detach() * samples.log_probs - q).mean()
+        return loss, samples.log_probs
 
     def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
         assert isinstance(batch, ExpertTorchMiniBatch)
         mods = self._modules
+        obs = batch.observations
+        assert isinstance(obs, torch.Tensor)
+        # one policy pass serves V(s) in the critic step (detached) and the actor step
+        samples = self.policy_samples(obs, self._n_value_samples)
+
         mods.critic_optim.zero_grad()
-        critic_loss, q_expert = self.compute_critic_loss(batch)
+        critic_loss, q_expert = self.compute_critic_loss(batch, samples)
         critic_loss.loss.backward()
         mods.critic_optim.step()
 
-        obs = batch.observations
-        assert isinstance(obs, torch.Tensor)
         mods.actor_optim.zero_grad()
-        actor_loss, log_prob = self.compute_actor_loss(obs)
+        actor_loss, log_prob = self.compute_actor_loss(obs, samples)
         actor_loss.backward()
         mods.actor_optim.step()
 
         temp_loss = torch.zeros(())
         if mods.temp_optim is not None:
             mods.temp_optim.zero_grad()
-            target = log_prob.detach() - self._action_size
+            target = log_prob.detach() + self._target_entropy
             temp_loss = -(get_parameter(mods.log_temp).exp() * target).mean()
             temp_loss.backward()
             mods.temp_optim.step()
@@ -206,6 +297,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             "q_expert": float(q_expert),
             "reward_expert": float(critic_loss.expert_reward),
             "reward_policy": float(critic_loss.policy_reward),
+            "entropy": float(-log_prob.detach().mean()),
         }
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
@@ -225,3 +317,14 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     @property
     def q_function(self) -> nn.ModuleList:
         return self._modules.q_funcs
+
+
+def forwarder_reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce ``(N, B, 1)`` ensemble values over the ensemble (``min``, ``max`` or ``mean``)."""
+    if reduction == "min":
+        return values.min(dim=0).values
+    if reduction == "max":
+        return values.max(dim=0).values
+    if reduction == "mean":
+        return values.mean(dim=0)
+    raise ValueError(f"unknown reduction {reduction!r}")
