@@ -53,7 +53,7 @@ def benchmark(
         bool, typer.Option("--no-subsample", help="Keep every transition.")
     ] = False,
     out: Annotated[Path, typer.Option(help="Results folder (CSV, markdown, PNG).")] = Path(
-        "results/benchmark"
+        "runs/benchmark"
     ),
     executor: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     workers: Annotated[int, typer.Option(min=1, help="Parallel cells.")] = 2,
