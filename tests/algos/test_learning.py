@@ -1,0 +1,105 @@
+"""Learning claims, end to end with fixed seeds and default configurations (slow)."""
+
+from __future__ import annotations
+
+import d3rlpy
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import offline_iq
+from offline_iq import load_minari
+from offline_iq.evaluation import evaluate_policy
+from offline_iq.runtime import quiet_d3rlpy
+
+pytestmark = pytest.mark.slow
+SEEDS = (0, 1, 2)
+
+
+def _offline_return(config: object, dataset: str, n_traj: int, steps: int, seed: int) -> float:
+    quiet_d3rlpy()
+    d3rlpy.seed(seed)
+    data = load_minari(dataset, n_trajectories=n_traj, seed=seed)
+    algo = config.create(device="cpu:0")  # type: ignore[attr-defined]
+    algo.fit(data, n_steps=steps, n_steps_per_epoch=steps, show_progress=False,
+             logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
+    env = data.metadata.make_env()
+    return float(evaluate_policy(algo, env, n_episodes=10, seed=10_000).mean())
+
+
+# Measured on this machine (eval seeds 10_000..10_009): seeds 0 and 1 reach 500; seed 2's
+# trajectory gives 124 (and 126-200 under every variant tried: lr 3e-4, temperature 0.1/1.0,
+# chi2_alpha 0.05/5, dropout, weight decay). Kept at the honest threshold, marked as known.
+CARTPOLE_SEEDS = [
+    0,
+    1,
+    pytest.param(2, marks=pytest.mark.xfail(strict=True, reason="measured 124 < 475 (issue 3)")),
+]
+
+
+@pytest.mark.parametrize("seed", CARTPOLE_SEEDS)
+def test_discrete_iq_cartpole_one_trajectory(seed: int) -> None:
+    # issue 3: >= 475 over 10 episodes within 5,000 steps, default config, no subsampling
+    ret = _offline_return(offline_iq.DiscreteIQLearnConfig(), "cartpole/expert-v0", 1, 5000, seed)
+    assert ret >= 475, f"seed {seed}: {ret}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_discrete_iq_acrobot_one_trajectory(seed: int) -> None:
+    ret = _offline_return(offline_iq.DiscreteIQLearnConfig(), "acrobot/expert-v0", 1, 5000, seed)
+    assert ret >= -100, f"seed {seed}: {ret}"
+
+
+ONLINE_SEEDS = [
+    0,
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="measured 347 < 475 (issue 3)")),
+]
+
+
+@pytest.mark.parametrize("seed", ONLINE_SEEDS)
+def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
+    # the paper's online setting (sec. 5.1): value term over expert and policy rows, target net
+    quiet_d3rlpy()
+    d3rlpy.seed(seed)
+    algo = offline_iq.DiscreteIQLearnConfig(value_objective="value", use_target_network=True)
+    model = algo.create(device="cpu:0")
+    model.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1, seed=seed))
+    env = gym.make("CartPole-v1")
+    env.reset(seed=seed)
+    model.fit_online(
+        env,
+        buffer=d3rlpy.dataset.create_fifo_replay_buffer(100_000, env=env),
+        n_steps=10_000,
+        n_steps_per_epoch=1000,
+        update_start_step=500,
+        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+        show_progress=False,
+    )
+    ret = float(evaluate_policy(model, gym.make("CartPole-v1"), 10, seed=10_000).mean())
+    assert ret >= 475, f"seed {seed}: {ret}"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_iq_mountaincar_continuous(seed: int) -> None:
+    config = offline_iq.IQLearnConfig()
+    ret = _offline_return(config, "mountaincarcontinuous/expert-v0", 5, 5000, seed)
+    assert ret >= 85, f"seed {seed}: {ret}"
+
+
+@pytest.mark.xfail(strict=True, reason="measured -778 / -745 / -960 on seeds 0-2 (issue 3)")
+def test_iq_pendulum_five_trajectories() -> None:
+    ret = _offline_return(offline_iq.IQLearnConfig(), "pendulum/expert-v0", 5, 6000, seed=0)
+    assert ret >= -200, f"seed 0: {ret}"
+
+
+def test_evaluate_policy_matches_a_known_controller() -> None:
+    from offline_iq.experts import controllers
+
+    expert = controllers.make_expert("CartPole-v1")
+
+    class Wrapped:
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return np.array([expert(x[0])])
+
+    returns = evaluate_policy(Wrapped(), gym.make("CartPole-v1"), n_episodes=3, seed=0)
+    assert returns.tolist() == [500.0, 500.0, 500.0]
