@@ -72,23 +72,17 @@ class DiscreteIQLearn(ExpertMixingAlgoBase[DiscreteIQLearnImpl, DiscreteIQLearnC
     """Discrete IQ-Learn; see :class:`DiscreteIQLearnConfig`."""
 
     def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        q_funcs, forwarder = create_discrete_q_function(
-            observation_shape,
-            action_size,
-            self._config.encoder_factory,
-            self._config.q_func_factory,
-            n_ensembles=self._config.n_critics,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
-        )
-        targ_q_funcs, targ_forwarder = create_discrete_q_function(
-            observation_shape,
-            action_size,
-            self._config.encoder_factory,
-            self._config.q_func_factory,
-            n_ensembles=self._config.n_critics,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
+        (q_funcs, forwarder), (targ_q_funcs, targ_forwarder) = (
+            create_discrete_q_function(
+                observation_shape,
+                action_size,
+                self._config.encoder_factory,
+                self._config.q_func_factory,
+                n_ensembles=self._config.n_critics,
+                device=self._device,
+                enable_ddp=self._enable_ddp,
+            )
+            for _ in range(2)  # online critic and its target
         )
         optim = self._config.optim_factory.create(
             q_funcs.named_modules(), lr=self._config.learning_rate, compiled=False

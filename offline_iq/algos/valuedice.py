@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from d3rlpy.base import DeviceArg, LearnableConfig, register_learnable
 from d3rlpy.constants import ActionSpace
@@ -133,8 +134,8 @@ class ValueDICE(ExpertMixingAlgoBase[ContinuousValueDICEImpl, ValueDICEConfig]):
             observation_shape,
             action_size,
             cfg.actor_encoder_factory,
-            self._device,
-            self._enable_ddp,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
         )
         nu, forwarder = create_continuous_q_function(
             observation_shape,
@@ -146,12 +147,7 @@ class ValueDICE(ExpertMixingAlgoBase[ContinuousValueDICEImpl, ValueDICEConfig]):
             enable_ddp=self._enable_ddp,
         )
         self._impl = ContinuousValueDICEImpl(
-            observation_shape=observation_shape,
-            action_size=action_size,
-            modules=_modules(cfg, policy, nu),
-            q_func_forwarder=forwarder,
-            params=cfg.params(),
-            device=self._device,
+            **_impl_kwargs(self, observation_shape, action_size, policy, nu, forwarder)
         )
 
     @property
@@ -171,8 +167,8 @@ class DiscreteValueDICE(ExpertMixingAlgoBase[DiscreteValueDICEImpl, DiscreteValu
             observation_shape,
             action_size,
             cfg.actor_encoder_factory,
-            self._device,
-            self._enable_ddp,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
         )
         nu, forwarder = create_discrete_q_function(
             observation_shape,
@@ -184,12 +180,7 @@ class DiscreteValueDICE(ExpertMixingAlgoBase[DiscreteValueDICEImpl, DiscreteValu
             enable_ddp=self._enable_ddp,
         )
         self._impl = DiscreteValueDICEImpl(
-            observation_shape=observation_shape,
-            action_size=action_size,
-            modules=_modules(cfg, policy, nu),
-            q_func_forwarder=forwarder,
-            params=cfg.params(),
-            device=self._device,
+            **_impl_kwargs(self, observation_shape, action_size, policy, nu, forwarder)
         )
 
     @property
@@ -198,6 +189,21 @@ class DiscreteValueDICE(ExpertMixingAlgoBase[DiscreteValueDICEImpl, DiscreteValu
 
     def get_action_type(self) -> ActionSpace:
         return ActionSpace.DISCRETE
+
+
+def _impl_kwargs(
+    algo: Any, observation_shape: Shape, action_size: int, policy: Any, nu: Any, forwarder: Any
+) -> dict[str, Any]:
+    """Constructor arguments shared by both ValueDICE impls."""
+    cfg: _ValueDICEConfigBase = algo.config
+    return {
+        "observation_shape": observation_shape,
+        "action_size": action_size,
+        "modules": _modules(cfg, policy, nu),
+        "q_func_forwarder": forwarder,
+        "params": cfg.params(),
+        "device": algo._device,
+    }
 
 
 def _modules(cfg: _ValueDICEConfigBase, policy: object, nu: object) -> ValueDICEModules:
