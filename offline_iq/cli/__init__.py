@@ -1,6 +1,11 @@
 """The ``offline-iq`` command line (typer)."""
 
-from offline_iq.cli import benchmark_cmd, datasets_cmd, train_cmd  # noqa: F401  (registers)
+from offline_iq.cli import (  # noqa: F401  (importing registers the commands)
+    benchmark_cmd,
+    datasets_cmd,
+    rewards_cmd,
+    train_cmd,
+)
 from offline_iq.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,69 @@
+"""offline-iq rewards, and the recovered-reward gymnasium wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import d3rlpy
+import gymnasium as gym
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import offline_iq
+from offline_iq import load_minari
+from offline_iq.cli import app
+from offline_iq.rewards import RecoveredReward, RecoveredRewardWrapper
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def pendulum_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d3rlpy.seed(0)
+    algo = offline_iq.IQLearnConfig(batch_size=64).create(device="cpu:0")
+    algo.fit(load_minari("pendulum/expert-v0", n_trajectories=2), n_steps=40, n_steps_per_epoch=40,
+             show_progress=False, logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
+    path = tmp_path_factory.mktemp("model") / "iq.d3"
+    algo.save(str(path))
+    return path
+
+
+def test_rewards_on_a_dataset_and_on_rollouts(pendulum_model: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rewards", str(pendulum_model), "pendulum/expert-v0",
+                                 "--plot", str(tmp_path / "d.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for text in ("transition", "episode", "shaping removed", "pearson", "spearman"):
+        assert text in result.output
+    assert (tmp_path / "d.png").stat().st_size > 1000
+    rollouts = runner.invoke(app, ["rewards", str(pendulum_model), "Pendulum-v1", "--episodes",
+                                   "4", "--plot", str(tmp_path / "r.png")])  # fmt: skip
+    assert rollouts.exit_code == 0, rollouts.output
+    assert "4 rollouts in Pendulum-v1" in " ".join(rollouts.output.split())
+
+
+def test_rewards_bad_source(pendulum_model: Path) -> None:
+    result = runner.invoke(app, ["rewards", str(pendulum_model), "Nope-v9"])
+    assert result.exit_code != 0
+    assert "neither a Minari dataset nor a gymnasium environment id" in " ".join(
+        result.output.split()
+    )
+
+
+def test_wrapper_replaces_the_reward_and_keeps_the_true_one(pendulum_model: Path) -> None:
+    reward = RecoveredReward.from_algo(d3rlpy.load_learnable(str(pendulum_model)))
+    env = RecoveredRewardWrapper(gym.make("Pendulum-v1"), reward)
+    plain = gym.make("Pendulum-v1")
+    obs, _ = env.reset(seed=3)
+    plain.reset(seed=3)
+    for _ in range(5):
+        action = np.array([0.7], dtype=np.float32)
+        nxt, r, terminated, _truncated, info = env.step(action)
+        _, true_r, *_ = plain.step(action)
+        assert info["true_reward"] == pytest.approx(true_r)
+        assert r == pytest.approx(
+            reward.predict(obs[None], action[None], nxt[None], [terminated])[0]
+        )
+        obs = nxt
+    with pytest.raises(RuntimeError, match="reset"):
+        RecoveredRewardWrapper(gym.make("Pendulum-v1"), reward).step(np.zeros(1))
