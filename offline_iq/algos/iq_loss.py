@@ -78,7 +78,7 @@ def iq_loss(
     gp_weight: float = 10.0,
     q_weights: torch.Tensor | None = None,
 ) -> IQLoss:
-    """Compute the IQ-Learn critic loss for one batch.
+    r"""Compute the IQ-Learn critic loss for one batch.
 
     Args:
         q: ``Q(s, a)`` of the taken actions, ``(B, 1)``; or ``(B, K)`` values of K actions per

@@ -3,7 +3,9 @@
 Every controller is a deterministic function of the observation (plus internal state
 cleared by ``reset``), so datasets collected with it are reproducible. The classic-control
 controllers are derived from the environments' equations of motion; LunarLander delegates
-to gymnasium's own ``heuristic``.
+to gymnasium's own ``heuristic``. The GridWorld experts (:mod:`offline_iq.envs`) are the
+exception: they sample from the exact soft-optimal policy with a generator seeded by the
+``seed`` kwarg (default 0), so they too are reproducible.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
+
+from offline_iq.envs import GRIDWORLD_10X10_ID, GRIDWORLD_ID, make_gridworld_expert
 
 Observation = NDArray[Any]
 Action = int | NDArray[np.float32]
@@ -322,6 +326,8 @@ _FACTORIES: dict[str, Callable[[Mapping[str, object]], ExpertPolicy]] = {
     "Pendulum-v1": lambda kw: PendulumSwingUpLQR(g=_float(kw, "g", 10.0)),
     "MountainCarContinuous-v0": lambda kw: MountainCarContinuousBangBang(),
     "LunarLander-v3": lambda kw: LunarLanderHeuristic(bool(kw.get("continuous", False))),
+    GRIDWORLD_ID: lambda kw: make_gridworld_expert(GRIDWORLD_ID, kw),
+    GRIDWORLD_10X10_ID: lambda kw: make_gridworld_expert(GRIDWORLD_10X10_ID, kw),
 }
 
 SUPPORTED_EXPERT_ENVS: tuple[str, ...] = tuple(_FACTORIES)
@@ -331,7 +337,8 @@ def make_expert(env_id: str, **env_kwargs: object) -> ExpertPolicy:
     """Return the hand-made expert for ``env_id`` (``env_kwargs`` as passed to ``gym.make``).
 
     LunarLander-v3 honours ``continuous``, Pendulum-v1 ``g`` and MountainCar-v0
-    ``goal_velocity``. Raises ``ValueError`` for unsupported ids.
+    ``goal_velocity``; the GridWorld ids take their env kwargs plus ``seed`` (the expert's
+    sampling seed, default 0). Raises ``ValueError`` for unsupported ids.
     """
     factory = _FACTORIES.get(env_id)
     if factory is None:

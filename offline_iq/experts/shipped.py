@@ -28,6 +28,7 @@ class ShippedDataset:
     name: str
     env_id: str
     env_kwargs: tuple[tuple[str, Any], ...] = ()
+    episodes: int = 50
 
     def dataset_id(self, policy: PolicyKind) -> str:
         return f"{self.name}/{policy}-v0"
@@ -41,11 +42,14 @@ SHIPPED: tuple[ShippedDataset, ...] = (
     ShippedDataset("mountaincarcontinuous", "MountainCarContinuous-v0"),
     ShippedDataset("lunarlander", "LunarLander-v3"),
     ShippedDataset("lunarlandercontinuous", "LunarLander-v3", (("continuous", True),)),
+    # the paper's Figure 4 uses 30 demonstrations of a soft-optimal GridWorld expert
+    ShippedDataset("gridworld", "offline_iq/GridWorld-v0", episodes=30),
+    ShippedDataset("gridworld10x10", "offline_iq/GridWorld10x10-v0", episodes=30),
 )
 
 
 def build_shipped(
-    root: Path | None = None, *, episodes: int = 50, only: list[str] | None = None
+    root: Path | None = None, *, episodes: int | None = None, only: list[str] | None = None
 ) -> None:
     """(Re)write every shipped dataset, or those whose name is in ``only``."""
     root = shipped_datasets_dir() if root is None else root
@@ -60,7 +64,7 @@ def build_shipped(
             collect_dataset(
                 spec.env_id,
                 dataset_id=dataset_id,
-                n_episodes=episodes,
+                n_episodes=episodes or spec.episodes,
                 policy=policy,  # type: ignore[arg-type]
                 seed=seed,
                 root=root,
@@ -71,7 +75,7 @@ def build_shipped(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, default=None)
-    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--episodes", type=int, default=None)
     parser.add_argument("--only", nargs="*", default=None, help="names, e.g. cartpole acrobot")
     args = parser.parse_args()
     build_shipped(args.root, episodes=args.episodes, only=args.only)

@@ -72,8 +72,12 @@ def test_expert_actions_are_valid_and_deterministic(case: tuple[str, dict[str, A
 
 
 def test_supported_envs() -> None:
-    assert len(SUPPORTED_EXPERT_ENVS) == 6
-    assert {env_id for env_id, _ in ENV_CASES} == set(SUPPORTED_EXPERT_ENVS)
+    from offline_iq.envs import GRIDWORLD_ENV_IDS
+
+    assert len(SUPPORTED_EXPERT_ENVS) == 8
+    assert {env_id for env_id, _ in ENV_CASES} | set(GRIDWORLD_ENV_IDS) == set(
+        SUPPORTED_EXPERT_ENVS
+    )
     assert make_expert("LunarLander-v3").name != make_expert("LunarLander-v3", continuous=True).name
 
 
