@@ -88,7 +88,8 @@ def main() -> None:
     print(f"speed-up: {slow_ms / fast_ms:.0f}x")
     print(
         f"DQN gradient step (for scale): {step_ms:.3f} ms; d3rlpy sampling would add "
-        f"{100 * slow_ms / (slow_ms + step_ms):.0f}% to a step, ours {100 * fast_ms / (fast_ms + step_ms):.1f}%"
+        f"{100 * slow_ms / (slow_ms + step_ms):.0f}% to a step, "
+        f"ours {100 * fast_ms / (fast_ms + step_ms):.1f}%"
     )
 
 

@@ -22,7 +22,9 @@ def ms_per_step(algo_name: str, dataset: str, steps: int = 300) -> float:
     logger = d3rlpy.logging.NoopAdapterFactory()
     algo.fit(data, n_steps=20, n_steps_per_epoch=20, show_progress=False, logger_adapter=logger)
     start = time.perf_counter()
-    algo.fit(data, n_steps=steps, n_steps_per_epoch=steps, show_progress=False, logger_adapter=logger)
+    algo.fit(
+        data, n_steps=steps, n_steps_per_epoch=steps, show_progress=False, logger_adapter=logger
+    )
     return (time.perf_counter() - start) / steps * 1e3
 
 

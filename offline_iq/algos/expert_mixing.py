@@ -113,6 +113,26 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
             action_scaler.fit_with_env(SimpleNamespace(action_space=space))
         yield from super().fitter(dataset, *args, **kwargs)
 
+    def fit_mixed(self, policy_data: ReplayBufferBase, **fit_kwargs: Any) -> list[Any]:
+        """Offline, with non-expert data: ``fit`` on ``policy_data`` as the policy rows, each
+        batch joined by as many rows of the attached demonstrations (as ``fit_online`` does).
+
+        Logged sub-optimal or random transitions then play the part of policy samples, which
+        the ``value`` objective and the mixture regulariser use to push rewards down away from
+        the expert (useful for reward recovery).
+        """
+        if self._demonstrations is None:
+            raise ValueError(
+                f"{type(self).__name__}.fit_mixed needs expert data: call "
+                "attach_demonstrations(load_minari(...)) first"
+            )
+        self._fit_observation_scaler(self._demonstrations)
+        self._mixing = True
+        try:
+            return list(self.fitter(policy_data, **fit_kwargs))
+        finally:
+            self._mixing = False
+
     def fit_online(self, env: Any, buffer: ReplayBufferBase | None = None, **kwargs: Any) -> None:
         """d3rlpy's online loop; batches are half replay (policy), half demonstrations."""
         if self._demonstrations is None:

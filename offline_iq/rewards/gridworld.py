@@ -15,7 +15,7 @@ __all__ = ["plot_state_rewards", "recovered_state_rewards"]
 def recovered_state_rewards(
     reward: RecoveredReward, env: Any, action_weights: np.ndarray | None = None
 ) -> np.ndarray:
-    r"""State reward :math:`\hat r(s) = \sum_a w(a|s)\, r(s, a, s'(s, a))` as a ``(size, size)`` map.
+    r"""State reward :math:`\hat r(s) = \sum_a w(a|s)\, r(s, a, s'(s, a))`, a ``(size, size)`` map.
 
     The GridWorld's dynamics are deterministic, so every :math:`(s, a)` has one next state.
     ``action_weights`` ``(S, A)`` are the expert's action probabilities (the expectation over the
@@ -26,7 +26,9 @@ def recovered_state_rewards(
     eye = np.eye(n_states, dtype=np.float32)
     states = np.repeat(np.arange(n_states), n_actions)
     actions = np.tile(np.arange(n_actions), n_states)
-    next_states = np.array([grid.next_state(int(s), int(a)) for s, a in zip(states, actions, strict=True)])
+    next_states = np.array(
+        [grid.next_state(int(s), int(a)) for s, a in zip(states, actions, strict=True)]
+    )
     values = reward.predict(eye[states], actions, eye[next_states], np.zeros(len(states)))
     table = values.reshape(n_states, n_actions)
     weights = np.full_like(table, 1.0 / n_actions) if action_weights is None else action_weights
@@ -43,7 +45,9 @@ def plot_state_rewards(
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
-    for ax, grid, name in zip(axes, (true, recovered), ("true reward", "recovered reward"), strict=True):
+    for ax, grid, name in zip(
+        axes, (true, recovered), ("true reward", "recovered reward"), strict=True
+    ):
         image = ax.imshow(grid, cmap="viridis")
         ax.set_title(name)
         ax.set_xticks([])

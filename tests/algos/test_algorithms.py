@@ -172,3 +172,23 @@ def test_same_seed_same_numbers() -> None:
         )
 
     np.testing.assert_array_equal(run(), run())
+
+
+def test_fit_mixed_uses_logged_non_expert_data_as_policy_rows() -> None:
+    d3rlpy.seed(0)
+    algo = offline_iq.DiscreteIQLearnConfig(batch_size=16, value_objective="value").create()
+    with pytest.raises(ValueError, match="fit_mixed needs expert data"):
+        algo.fit_mixed(load_minari("cartpole/random-v0"), n_steps=1)
+    algo.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1))
+    seen: list[int] = []
+    history = algo.fit_mixed(
+        load_minari("cartpole/random-v0"),
+        n_steps=10,
+        n_steps_per_epoch=5,
+        show_progress=False,
+        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+        callback=lambda a, epoch, step: seen.append(a.grad_step),
+    )
+    assert len(history) == 2 and algo.grad_step == 10
+    # policy rows exist: the mean recovered reward on them is logged (0.0 only without them)
+    assert history[-1][1]["reward_policy"] != 0.0
