@@ -23,9 +23,10 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert lines[1] in ci
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_python_block_runs(
-    block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_readme_python_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocks form one session, as a reader would run them."""
+    assert len(BLOCKS) >= 2
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
+    namespace: dict[str, object] = {"__name__": "__readme__"}
+    for block in BLOCKS:
+        exec(compile(block, str(README), "exec"), namespace)
