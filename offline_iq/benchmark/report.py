@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from offline_iq.plotting import save_figure, subplots
+
 __all__ = ["plot_results", "summarize", "to_markdown"]
 
 
@@ -61,14 +63,9 @@ def to_markdown(summary: pd.DataFrame) -> str:
 
 def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
     """Return against number of expert trajectories, one line per algorithm (paper, Fig. 2)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     groups = list(summary.groupby(["dataset", "mode", "subsample"]))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6), squeeze=False)
-    for ax, ((dataset, mode, subsample), part) in zip(axes[0], groups, strict=True):
+    fig, axes = subplots(len(groups), figsize=(4.5 * len(groups), 3.6))
+    for ax, ((dataset, mode, subsample), part) in zip(axes, groups, strict=True):
         for algo, line in part.groupby("algo"):
             line = line.sort_values("n_trajectories")
             ax.plot(line["n_trajectories"], line["final_mean"], marker="o", label=str(algo))
@@ -85,10 +82,5 @@ def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
         ax.set_title(f"{dataset} ({mode}, 1/{subsample})")
         ax.set_xlabel("expert trajectories")
         ax.set_ylabel("return")
-    axes[0][0].legend(loc="best", fontsize="small")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    axes[0].legend(loc="best", fontsize="small")
+    return save_figure(fig, path)

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from offline_iq.plotting import save_figure, subplots
 from offline_iq.rewards.recovered import RecoveredReward
 from offline_iq.rewards.scoring import Correlation, episode_sums, score_rewards
 
@@ -111,12 +112,7 @@ def plot_reward_scatter(
     recovered: np.ndarray, sample: RewardSample, path: str | Path, title: str = ""
 ) -> Path:
     """Recovered against true reward, per transition and per episode (sums)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, (left, right) = subplots(2, figsize=(9, 3.8))
     left.scatter(sample.true_rewards, recovered, s=4, alpha=0.4)
     left.set_xlabel("true reward")
     left.set_ylabel("recovered reward")
@@ -129,11 +125,4 @@ def plot_reward_scatter(
     right.set_xlabel("true return")
     right.set_ylabel("recovered return")
     right.set_title("per episode")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, title)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from offline_iq.plotting import save_figure, subplots
 from offline_iq.rewards.recovered import RecoveredReward
 
 __all__ = ["plot_state_rewards", "recovered_state_rewards"]
@@ -39,12 +40,7 @@ def plot_state_rewards(
     true: np.ndarray, recovered: np.ndarray, path: str | Path, title: str = ""
 ) -> Path:
     """Heatmaps of the true and the recovered state reward, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
+    fig, axes = subplots(2, figsize=(8, 3.8))
     for ax, grid, name in zip(
         axes, (true, recovered), ("true reward", "recovered reward"), strict=True
     ):
@@ -53,11 +49,4 @@ def plot_state_rewards(
         ax.set_xticks([])
         ax.set_yticks([])
         fig.colorbar(image, ax=ax, fraction=0.046)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, title)
