@@ -1,4 +1,5 @@
 """Rebuild and execute the tutorial notebooks (run from the repository root)."""
+# ruff: noqa: E501  (the notebook cells are kept verbatim as strings)
 
 import nbformat as nbf
 from nbclient import NotebookClient
