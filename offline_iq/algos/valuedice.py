@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from d3rlpy.base import DeviceArg, LearnableConfig, register_learnable
@@ -125,85 +126,61 @@ class DiscreteValueDICEConfig(_ValueDICEConfigBase):
         return "discrete_value_dice"
 
 
-class ValueDICE(ExpertMixingAlgoBase[ContinuousValueDICEImpl, ValueDICEConfig]):
+class _ValueDICEAlgoBase(ExpertMixingAlgoBase[Any, Any]):
+    """What both ValueDICE algorithms share; subclasses name their builders and impl."""
+
+    _build_policy: Callable[..., Any]
+    _build_nu: Callable[..., Any]
+    _impl_class: type[Any]
+    _action_type: ActionSpace
+
+    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        cfg = self._config
+        device = {"device": self._device, "enable_ddp": self._enable_ddp}
+        policy = self._build_policy(
+            observation_shape, action_size, cfg.actor_encoder_factory, **device
+        )
+        nu, forwarder = self._build_nu(
+            observation_shape,
+            action_size,
+            cfg.nu_encoder_factory,
+            cfg.q_func_factory,
+            n_ensembles=1,
+            **device,
+        )
+        self._impl = self._impl_class(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=_modules(cfg, policy, nu),
+            q_func_forwarder=forwarder,
+            params=cfg.params(),
+            device=self._device,
+        )
+
+    @property
+    def needs_initial_observations(self) -> bool:
+        return bool(self._config.initial_states == "episode_starts")
+
+    def get_action_type(self) -> ActionSpace:
+        return self._action_type
+
+
+class ValueDICE(_ValueDICEAlgoBase):
     """Continuous ValueDICE; see :class:`ValueDICEConfig`."""
 
-    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        cfg = self._config
-        policy = create_normal_policy(
-            observation_shape,
-            action_size,
-            cfg.actor_encoder_factory,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
-        )
-        nu, forwarder = create_continuous_q_function(
-            observation_shape,
-            action_size,
-            cfg.nu_encoder_factory,
-            cfg.q_func_factory,
-            n_ensembles=1,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
-        )
-        self._impl = ContinuousValueDICEImpl(
-            **_impl_kwargs(self, observation_shape, action_size, policy, nu, forwarder)
-        )
-
-    @property
-    def needs_initial_observations(self) -> bool:
-        return self._config.initial_states == "episode_starts"
-
-    def get_action_type(self) -> ActionSpace:
-        return ActionSpace.CONTINUOUS
+    _build_policy = staticmethod(create_normal_policy)
+    _build_nu = staticmethod(create_continuous_q_function)
+    _impl_class = ContinuousValueDICEImpl
+    _action_type = ActionSpace.CONTINUOUS
 
 
-class DiscreteValueDICE(ExpertMixingAlgoBase[DiscreteValueDICEImpl, DiscreteValueDICEConfig]):
+class DiscreteValueDICE(_ValueDICEAlgoBase):
     """Discrete ValueDICE; see :class:`DiscreteValueDICEConfig`."""
 
-    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        cfg = self._config
-        policy = create_categorical_policy(
-            observation_shape,
-            action_size,
-            cfg.actor_encoder_factory,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
-        )
-        nu, forwarder = create_discrete_q_function(
-            observation_shape,
-            action_size,
-            cfg.nu_encoder_factory,
-            cfg.q_func_factory,
-            n_ensembles=1,
-            device=self._device,
-            enable_ddp=self._enable_ddp,
-        )
-        self._impl = DiscreteValueDICEImpl(
-            **_impl_kwargs(self, observation_shape, action_size, policy, nu, forwarder)
-        )
-
-    @property
-    def needs_initial_observations(self) -> bool:
-        return self._config.initial_states == "episode_starts"
-
-    def get_action_type(self) -> ActionSpace:
-        return ActionSpace.DISCRETE
-
-
-def _impl_kwargs(
-    algo: Any, observation_shape: Shape, action_size: int, policy: Any, nu: Any, forwarder: Any
-) -> dict[str, Any]:
-    """Constructor arguments shared by both ValueDICE impls."""
-    cfg: _ValueDICEConfigBase = algo.config
-    return {
-        "observation_shape": observation_shape,
-        "action_size": action_size,
-        "modules": _modules(cfg, policy, nu),
-        "q_func_forwarder": forwarder,
-        "params": cfg.params(),
-        "device": algo._device,
-    }
+    _build_policy = staticmethod(create_categorical_policy)
+    _build_nu = staticmethod(create_discrete_q_function)
+    _impl_class = DiscreteValueDICEImpl
+    _action_type = ActionSpace.DISCRETE
 
 
 def _modules(cfg: _ValueDICEConfigBase, policy: object, nu: object) -> ValueDICEModules:
