@@ -51,6 +51,7 @@ class IQLoss:
     softq_loss: torch.Tensor  # -E_expert[phi(r)]
     value_loss: torch.Tensor
     chi2_loss: torch.Tensor  # mixture regulariser (0 when inside phi)
+    gp_loss: torch.Tensor  # the Lipschitz gradient penalty before its weight (0 when unused)
     expert_reward: torch.Tensor  # mean recovered reward on expert rows (detached)
     policy_reward: torch.Tensor  # mean recovered reward on policy rows (detached, 0 if none)
 
@@ -145,6 +146,11 @@ def iq_loss(
         softq_loss=softq_loss,
         value_loss=value_loss,
         chi2_loss=chi2_loss,
+        gp_loss=(
+            gradient_penalty.detach()
+            if gradient_penalty is not None
+            else torch.zeros((), device=q.device)
+        ),
         expert_reward=mean_reward[mask].mean(),
         policy_reward=(
             policy_rows.mean() if policy_rows.numel() else torch.zeros((), device=q.device)

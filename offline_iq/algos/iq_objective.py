@@ -32,9 +32,15 @@ class IQObjective:
     tv_bound: float
     gp_weight: float
     lipschitz: float
+    gradient_penalty: bool
     bounded_targets: bool
     absorbing: bool
     state_only: bool
+
+    @property
+    def uses_gradient_penalty(self) -> bool:
+        """W1 always has the Lipschitz penalty; other divergences when asked (paper fn. 6)."""
+        return self.divergence == "w1" or self.gradient_penalty
 
     def reward_bound(self) -> float:
         r"""Largest reward the regulariser allows: :math:`2\alpha` for :math:`\chi^2`, R for TV."""
@@ -113,6 +119,8 @@ class IQLearnConfigBase(LearnableConfig):
         tv_bound: reward bound of ``tv``.
         gp_weight: weight of the ``w1`` gradient penalty.
         lipschitz: Lipschitz constant :math:`K` targeted by the ``w1`` gradient penalty.
+        gradient_penalty: add that penalty to any divergence, e.g. chi2 + W1 (the paper's
+            footnote 6: "χ2 and W1 can be used together ... and is more stable").
         use_target_network: bootstrap :math:`V(s')` from a Polyak-averaged target network.
         tau: soft-update rate of the target network.
         bounded_targets: clip :math:`V(s')` to the range the reward bound implies (LS-IQ).
@@ -133,6 +141,7 @@ class IQLearnConfigBase(LearnableConfig):
     tv_bound: float = 1.0
     gp_weight: float = 10.0
     lipschitz: float = 1.0
+    gradient_penalty: bool = False
     use_target_network: bool = False
     tau: float = 0.005
     bounded_targets: bool = False
@@ -170,6 +179,7 @@ class IQLearnConfigBase(LearnableConfig):
             tv_bound=self.tv_bound,
             gp_weight=self.gp_weight,
             lipschitz=self.lipschitz,
+            gradient_penalty=self.gradient_penalty,
             bounded_targets=self.bounded_targets,
             absorbing=self.absorbing,
             state_only=self.state_only,

@@ -45,6 +45,12 @@ CASES = [
         "iq", lambda: offline_iq.IQLearnConfig(batch_size=32), "pendulum/expert-v0", "Pendulum-v1"
     ),
     Case(
+        "discrete_iq_chi2_plus_gp",
+        lambda: offline_iq.DiscreteIQLearnConfig(batch_size=32, gradient_penalty=True),
+        "acrobot/expert-v0",
+        "Acrobot-v1",
+    ),
+    Case(
         "discrete_valuedice",
         lambda: offline_iq.DiscreteValueDICEConfig(batch_size=32),
         "cartpole/expert-v0",
@@ -90,6 +96,12 @@ def test_fit_predict_save_load(case: Case, tmp_path: Path) -> None:
         experiment_name="run",
     )
     assert algo.grad_step == 20
+    if (
+        getattr(algo.config, "gradient_penalty", False)
+        or getattr(algo.config, "divergence", "") == "w1"
+    ):
+        gp = (tmp_path / "logs" / "run" / "gp_loss.csv").read_text().splitlines()
+        assert float(gp[-1].split(",")[-1]) > 0  # the Lipschitz penalty is active
     metrics = (
         ("objective", "gp_loss")
         if "valuedice" in case.name

@@ -87,6 +87,7 @@ def test_gradient_penalty_weight_and_value() -> None:
     base = iq_loss(**_batch(), gamma=GAMMA, divergence="w1")
     with_gp = iq_loss(**_batch(), gamma=GAMMA, divergence="w1", gradient_penalty=gp, gp_weight=10.0)
     assert float(with_gp.loss - base.loss) == pytest.approx(10 * float(gp), rel=1e-6)
+    assert float(with_gp.gp_loss) == pytest.approx(float(gp)) and float(base.gp_loss) == 0.0
 
 
 def test_soft_value_by_hand() -> None:

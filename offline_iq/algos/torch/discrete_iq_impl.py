@@ -95,7 +95,7 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
             assert batch.initial_observations is not None, "v0 needs initial observations"
             initial_v = self.soft_v(batch.initial_observations)
         penalty = None
-        if obj.divergence == "w1":
+        if obj.uses_gradient_penalty:
             penalty = self._gradient_penalty(batch, is_expert, policy_probs.detach())
         loss = obj.loss(
             q=q,
@@ -111,7 +111,6 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         extra = {
             "q_expert": taken[is_expert].mean().detach(),
             "v_expert": v[is_expert].mean().detach(),
-            "gp_loss": penalty.detach() if penalty is not None else torch.zeros(()),
         }
         return loss, extra
 
@@ -151,7 +150,7 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
             "softq_loss": float(loss.softq_loss.detach()),
             "value_loss": float(loss.value_loss.detach()),
             "chi2_loss": float(loss.chi2_loss.detach()),
-            "gp_loss": float(extra["gp_loss"]),
+            "gp_loss": float(loss.gp_loss),
             "q_expert": float(extra["q_expert"]),
             "v_expert": float(extra["v_expert"]),
             "reward_expert": float(loss.expert_reward),

@@ -191,7 +191,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         initial_v_all = other_v.pop(0) if v0 else None
         penalty = (
             self._gradient_penalty(obs, batch.actions, is_expert)
-            if obj.divergence == "w1"
+            if obj.uses_gradient_penalty
             else None
         )
         losses = [
@@ -291,6 +291,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             "softq_loss": float(critic_loss.softq_loss.detach()),
             "value_loss": float(critic_loss.value_loss.detach()),
             "chi2_loss": float(critic_loss.chi2_loss.detach()),
+            "gp_loss": float(critic_loss.gp_loss),
             "actor_loss": float(actor_loss.detach()),
             "temp": float(self.temperature.detach()),
             "temp_loss": float(temp_loss.detach()),
