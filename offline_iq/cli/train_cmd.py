@@ -16,6 +16,16 @@ from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.evaluation import evaluate_policy
 
 CHECKPOINT, STATE = "checkpoint.d3", "state.json"
+# the paper's online settings (sec. 5.1, 7; MuJoCo: actor learning rate 3e-5)
+_ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
+    "iq": {
+        "value_objective": "value",
+        "chi2_on_mixture": True,
+        "use_target_network": True,
+        "actor_learning_rate": 3e-5,
+    },
+    "valuedice": {},
+}
 
 
 @app.command()
@@ -33,8 +43,18 @@ def fit(
     device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
     out: Annotated[Path | None, typer.Option(help="Output folder (default runs/<name>).")] = None,
     tensorboard: Annotated[bool, typer.Option(help="Also log to TensorBoard.")] = False,
+    online: Annotated[
+        str | None,
+        typer.Option(help="Train online in this env (DATASET gives the demonstrations)."),
+    ] = None,
 ) -> None:
-    """Train one model with checkpoints; rerun with the same --out to resume."""
+    """Train one model with checkpoints; rerun with the same --out to resume.
+
+    With ``--online ENV_ID`` (IQ-Learn or ValueDICE), DATASET supplies the demonstrations and
+    ``--steps`` counts environment steps; batches are half replay, half expert, with the paper's
+    online settings (value over expert and policy rows, chi2 on the mixture, target network, and
+    for continuous actions actor learning rate 3e-5).
+    """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
     try:
@@ -53,7 +73,12 @@ def fit(
         model: Any = d3rlpy.load_learnable(str(out / CHECKPOINT), device=device)
         console.print(f"resuming {out} at step {state['steps_done']}")
     else:
-        model = make_config(algo, data).create(device=device)
+        overrides = _ONLINE_SETTINGS.get(algo, {}) if online else {}
+        if online and algo == "bc":
+            raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
+        if overrides and data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
+            overrides = {k: v for k, v in overrides.items() if k != "actor_learning_rate"}
+        model = make_config(algo, data, **overrides).create(device=device)
         state = {
             "dataset": dataset,
             "algo": algo,
@@ -62,12 +87,23 @@ def fit(
             "seed": seed,
             "steps_done": 0,
             "evaluations": [],
+            "online": online,
         }
     remaining = steps - int(state["steps_done"])
     if remaining <= 0:
         console.print(f"{out} already trained for {state['steps_done']} steps")
         return
     env = data.metadata.make_env(eval_env=True) if data.metadata.env_spec else None
+    train_env, buffer = None, None
+    if online:
+        import gymnasium as gym
+
+        if online not in gym.registry:
+            raise typer.BadParameter(f"unknown environment {online!r}")
+        model.attach_demonstrations(data)
+        train_env, env = gym.make(online), gym.make(online)
+        train_env.reset(seed=seed + int(state["steps_done"]))
+        buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
         d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
     ]
@@ -76,17 +112,21 @@ def fit(
     epochs = -(-remaining // steps_per_epoch)
     for epoch in range(epochs):
         n = min(steps_per_epoch, remaining - epoch * steps_per_epoch)
-        for _ in model.fitter(
-            data,
-            n_steps=n,
-            n_steps_per_epoch=n,
-            experiment_name=f"from_step_{state['steps_done']}",
-            with_timestamp=False,
-            logger_adapter=d3rlpy.logging.CombineAdapterFactory(adapters),
-            show_progress=True,
-            save_interval=10**9,
-        ):
-            pass
+        common: dict[str, Any] = {
+            "n_steps": n,
+            "n_steps_per_epoch": n,
+            "experiment_name": f"from_step_{state['steps_done']}",
+            "with_timestamp": False,
+            "logger_adapter": d3rlpy.logging.CombineAdapterFactory(adapters),
+            "show_progress": True,
+            "save_interval": 10**9,
+        }
+        if online:
+            start = 1000 if int(state["steps_done"]) == 0 else 0
+            model.fit_online(train_env, buffer, update_start_step=min(start, n - 1), **common)
+        else:
+            for _ in model.fitter(data, **common):
+                pass
         state["steps_done"] = int(state["steps_done"]) + n
         if env is not None and eval_episodes:
             returns = evaluate_policy(model, env, eval_episodes, seed=10_000)

@@ -100,3 +100,18 @@ def test_fit_resumes_and_evaluate_reports_normalised_score(tmp_path: Path) -> No
     assert "over 2 episodes; normalised score" in result.output
     bad = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "gail"])
     assert bad.exit_code != 0 and "unknown algorithm 'gail'" in bad.output
+
+
+def test_fit_online_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "online"
+    base = ["fit", "cartpole/expert-v0", "--algo", "iq", "--demos", "1", "--online", "CartPole-v1",
+            "--steps-per-epoch", "40", "--eval-episodes", "1", "--out", str(out)]  # fmt: skip
+    first = runner.invoke(app, [*base, "--steps", "80"])
+    assert first.exit_code == 0, first.output
+    state = (out / "state.json").read_text()
+    assert '"steps_done": 80' in state and '"online": "CartPole-v1"' in state
+    second = runner.invoke(app, [*base, "--steps", "120"])
+    assert second.exit_code == 0 and "resuming" in second.output
+    bc = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "bc", "--online", "CartPole-v1",
+                             "--out", str(tmp_path / "bc")])  # fmt: skip
+    assert bc.exit_code != 0 and "--online needs iq or valuedice" in " ".join(bc.output.split())
