@@ -20,6 +20,8 @@ from offline_iq.data import (
     ExpertReplayBuffer,
     load_minari,
 )
+from offline_iq.evaluation import evaluate_policy
+from offline_iq.rewards import RecoveredReward, RecoveredRewardWrapper
 from offline_iq.runtime import set_torch_threads
 
 set_torch_threads()
@@ -42,6 +44,10 @@ __all__ = [
     "DatasetNotFoundError",
     "ExpertReplayBuffer",
     "load_minari",
+    # evaluation and rewards
+    "RecoveredReward",
+    "RecoveredRewardWrapper",
+    "evaluate_policy",
     # runtime
     "__version__",
     "set_torch_threads",
