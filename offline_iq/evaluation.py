@@ -13,7 +13,9 @@ __all__ = ["Predictor", "evaluate_policy"]
 class Predictor(Protocol):
     """What a policy needs for evaluation: d3rlpy algorithms satisfy it."""
 
-    def predict(self, x: Any) -> np.ndarray: ...
+    def predict(self, x: Any) -> np.ndarray:
+        """Return the greedy actions for a batch of observations ``x``."""
+        ...
 
 
 def evaluate_policy(

@@ -61,10 +61,12 @@ class DiscreteIQLearnConfig(IQLearnConfigBase):
     n_critics: int = 1
 
     def create(self, device: DeviceArg = False, enable_ddp: bool = False) -> DiscreteIQLearn:
+        """Build a :class:`DiscreteIQLearn` with this config on ``device``."""
         return DiscreteIQLearn(self, device, enable_ddp)
 
     @staticmethod
     def get_type() -> str:
+        """Return the registered algorithm name used by ``d3rlpy.load_learnable``."""
         return "discrete_iq_learn"
 
 
@@ -72,6 +74,7 @@ class DiscreteIQLearn(ExpertMixingAlgoBase[DiscreteIQLearnImpl, DiscreteIQLearnC
     """Discrete IQ-Learn; see :class:`DiscreteIQLearnConfig`."""
 
     def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        """Build the Q ensemble, its target copy and optimizer, and the torch impl."""
         (q_funcs, forwarder), (targ_q_funcs, targ_forwarder) = (
             create_discrete_q_function(
                 observation_shape,
@@ -102,9 +105,11 @@ class DiscreteIQLearn(ExpertMixingAlgoBase[DiscreteIQLearnImpl, DiscreteIQLearnC
 
     @property
     def needs_initial_observations(self) -> bool:
+        """Whether ``update`` must attach initial states (only the ``v0`` objective)."""
         return self._config.value_objective == "v0"
 
     def get_action_type(self) -> ActionSpace:
+        """Return ``ActionSpace.DISCRETE``."""
         return ActionSpace.DISCRETE
 
 

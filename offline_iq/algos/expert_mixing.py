@@ -40,6 +40,7 @@ class ExpertTorchMiniBatch(TorchMiniBatch):
     initial_observations: torch.Tensor | None = None  # (B0, *obs_shape)
 
     def expert_mask(self) -> torch.Tensor:
+        """Return the ``(B,)`` bool mask of expert rows (all ``True`` if ``is_expert`` is None)."""
         if self.is_expert is None:
             return torch.ones(self.actions.shape[0], dtype=torch.bool, device=self.actions.device)
         return self.is_expert

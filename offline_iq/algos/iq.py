@@ -93,10 +93,12 @@ class IQLearnConfig(IQLearnConfigBase):
             raise ValueError(f"n_value_samples must be >= 1, got {self.n_value_samples}")
 
     def create(self, device: DeviceArg = False, enable_ddp: bool = False) -> IQLearn:
+        """Build an :class:`IQLearn` with this config on ``device``."""
         return IQLearn(self, device, enable_ddp)
 
     @staticmethod
     def get_type() -> str:
+        """Return the registered algorithm name used by ``d3rlpy.load_learnable``."""
         return "iq_learn"
 
 
@@ -104,6 +106,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
     """Continuous IQ-Learn; see :class:`IQLearnConfig`."""
 
     def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        """Build the Gaussian policy, Q ensemble and target, temperature, optimizers and impl."""
         cfg = self._config
         policy = create_normal_policy(
             observation_shape,
@@ -162,9 +165,11 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
 
     @property
     def needs_initial_observations(self) -> bool:
+        """Whether ``update`` must attach initial states (only the ``v0`` objective)."""
         return self._config.value_objective == "v0"
 
     def get_action_type(self) -> ActionSpace:
+        """Return ``ActionSpace.CONTINUOUS``."""
         return ActionSpace.CONTINUOUS
 
 

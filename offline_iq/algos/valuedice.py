@@ -90,6 +90,7 @@ class _ValueDICEConfigBase(LearnableConfig):
             raise ValueError("replay_regularization must be in [0, 1)")
 
     def params(self) -> ValueDICEParams:
+        """Return the loss hyperparameters the torch impl needs."""
         return ValueDICEParams(
             gamma=self.gamma,
             replay_regularization=self.replay_regularization,
@@ -105,10 +106,12 @@ class ValueDICEConfig(_ValueDICEConfigBase):
     action_scaler: ActionScaler | None = min_max_action_field()
 
     def create(self, device: DeviceArg = False, enable_ddp: bool = False) -> ValueDICE:
+        """Build a :class:`ValueDICE` with this config on ``device``."""
         return ValueDICE(self, device, enable_ddp)
 
     @staticmethod
     def get_type() -> str:
+        """Return the registered algorithm name used by ``d3rlpy.load_learnable``."""
         return "value_dice"
 
 
@@ -119,10 +122,12 @@ class DiscreteValueDICEConfig(_ValueDICEConfigBase):
     actor_learning_rate: float = 1e-4
 
     def create(self, device: DeviceArg = False, enable_ddp: bool = False) -> DiscreteValueDICE:
+        """Build a :class:`DiscreteValueDICE` with this config on ``device``."""
         return DiscreteValueDICE(self, device, enable_ddp)
 
     @staticmethod
     def get_type() -> str:
+        """Return the registered algorithm name used by ``d3rlpy.load_learnable``."""
         return "discrete_value_dice"
 
 
@@ -135,6 +140,7 @@ class _ValueDICEAlgoBase(ExpertMixingAlgoBase[Any, Any]):
     _action_type: ActionSpace
 
     def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        r"""Build the policy, the :math:`\nu` network, their optimizers and the torch impl."""
         cfg = self._config
         device = {"device": self._device, "enable_ddp": self._enable_ddp}
         policy = self._build_policy(
@@ -159,9 +165,11 @@ class _ValueDICEAlgoBase(ExpertMixingAlgoBase[Any, Any]):
 
     @property
     def needs_initial_observations(self) -> bool:
+        """Whether ``update`` must attach true initial states (``episode_starts``)."""
         return bool(self._config.initial_states == "episode_starts")
 
     def get_action_type(self) -> ActionSpace:
+        """Return the subclass's action space (continuous or discrete)."""
         return self._action_type
 
 

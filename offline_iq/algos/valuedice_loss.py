@@ -27,6 +27,8 @@ __all__ = ["ValueDICELoss", "valuedice_objective"]
 
 @dataclasses.dataclass(frozen=True)
 class ValueDICELoss:
+    r""":math:`J = \text{nonlinear} - \text{linear}` for one batch, with its two terms."""
+
     objective: torch.Tensor  # J: nu minimises it, pi maximises it
     nonlinear: torch.Tensor  # log E_mix[exp(x)]
     linear: torch.Tensor  # (1 - alpha)(1 - gamma) E[nu(s0, a0)] + alpha E_replay[x]

@@ -77,6 +77,7 @@ class TransitionArrays:
 
     @classmethod
     def from_episodes(cls, episodes: Sequence[TransitionEpisode]) -> TransitionArrays:
+        """Stack the transitions of ``episodes`` in order (``a'`` zero where not in the data)."""
         picker = TransitionEpisodePicker()
         next_actions = [
             np.stack([picker(ep, i).next_action for i in range(ep.size())]) for ep in episodes
@@ -188,12 +189,15 @@ class ExpertReplayBuffer(ReplayBuffer):
         return self._initial_observations[index]
 
     def append(self, *args: Any, **kwargs: Any) -> None:
+        """Raise ``TypeError``: the buffer is read-only (use a d3rlpy FIFO buffer online)."""
         raise TypeError(_READ_ONLY)
 
     def append_episode(self, episode: Any) -> None:
+        """Raise ``TypeError``: the buffer is read-only (use a d3rlpy FIFO buffer online)."""
         raise TypeError(_READ_ONLY)
 
     def clip_episode(self, terminated: bool) -> None:
+        """Raise ``TypeError``: the buffer is read-only (use a d3rlpy FIFO buffer online)."""
         raise TypeError(_READ_ONLY)
 
     def __repr__(self) -> str:

@@ -70,14 +70,17 @@ class TransitionEpisode:
     # d3rlpy EpisodeBase protocol -------------------------------------------------------------
     @property
     def observation_signature(self) -> Signature:
+        """d3rlpy signature (dtype and per-row shape) of the observations."""
         return Signature(dtype=[self.observations.dtype], shape=[self.observations.shape[1:]])
 
     @property
     def action_signature(self) -> Signature:
+        """d3rlpy signature (dtype and per-row shape) of the actions."""
         return Signature(dtype=[self.actions.dtype], shape=[self.actions.shape[1:]])
 
     @property
     def reward_signature(self) -> Signature:
+        """d3rlpy signature (dtype and per-row shape) of the rewards."""
         return Signature(dtype=[self.rewards.dtype], shape=[self.rewards.shape[1:]])
 
     def size(self) -> int:
@@ -94,10 +97,12 @@ class TransitionEpisode:
         return self.episode_return
 
     def serialize(self) -> dict[str, Any]:
+        """Return every dataclass field by name (the arrays are not copied)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def deserialize(cls, serialized_data: dict[str, Any]) -> TransitionEpisode:
+        """Rebuild an episode from :meth:`serialize` output, restoring the scalar field types."""
         data = dict(serialized_data)
         for key in ("episode_id", "episode_length"):
             data[key] = int(data[key])

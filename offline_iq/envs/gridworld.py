@@ -165,6 +165,7 @@ class GridWorldEnv(gym.Env[int, int]):
         return self._state, {}
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
+        """Pay ``r(s_t)`` of the current cell, then move (walls block); never terminates."""
         if not self.action_space.contains(action):
             raise ValueError(f"invalid action {action!r} for {self.action_space}")
         reward = float(self.state_rewards.flat[self._state])

@@ -1,0 +1,1 @@
+"""Expert controllers, expert training and Minari dataset collection (including shipped data)."""

@@ -31,6 +31,7 @@ class ShippedDataset:
     episodes: int = 50
 
     def dataset_id(self, policy: PolicyKind) -> str:
+        """Return the Minari id ``<name>/<policy>-v0`` of the ``expert`` or ``random`` dataset."""
         return f"{self.name}/{policy}-v0"
 
 
@@ -73,6 +74,7 @@ def build_shipped(
 
 
 def main() -> None:
+    """Parse ``--root``, ``--episodes`` and ``--only`` and run :func:`build_shipped`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--episodes", type=int, default=None)

@@ -45,6 +45,7 @@ class Correlation:
     note: str = ""
 
     def describe(self) -> str:
+        """Return ``value`` and its 95% CI, e.g. ``0.912 [0.880, 0.936]``, or ``note`` if None."""
         if self.value is None:
             return self.note
         ci = "" if self.ci_low is None else f" [{self.ci_low:.3f}, {self.ci_high:.3f}]"

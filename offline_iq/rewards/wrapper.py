@@ -23,11 +23,16 @@ class RecoveredRewardWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._obs: Any = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the environment and remember the first observation for the next ``step``."""
         obs, info = self.env.reset(**kwargs)
         self._obs = obs
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the environment and return the recovered ``r(s, a, s')`` as the reward.
+
+        The environment's own reward goes to ``info["true_reward"]``.
+        """
         if self._obs is None:
             raise RuntimeError("call reset() before step()")
         obs, true_reward, terminated, truncated, info = self.env.step(action)
