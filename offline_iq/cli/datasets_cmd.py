@@ -71,6 +71,10 @@ def collect(
     reference_episodes: Annotated[
         int, typer.Option(min=1, help="Episodes for each reference score.")
     ] = 50,
+    expert_model: Annotated[
+        Path | None,
+        typer.Option(help="Saved d3rlpy expert (e.g. experts/Hopper-v5/best.d3) to record."),
+    ] = None,
 ) -> None:
     """Record demonstrations with Minari's DataCollector, with reference scores and seeds."""
     from offline_iq.experts.collect import collect_dataset
@@ -88,6 +92,7 @@ def collect(
             root=root,
             reference_episodes=reference_episodes,
             env_kwargs=env_kwargs,
+            expert_model=expert_model,
         )
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err

@@ -27,6 +27,7 @@ from offline_iq.experts.controllers import (
     make_random_policy,
     rollout_returns,
 )
+from offline_iq.experts.trained import TrainedExpert
 
 __all__ = ["PolicyKind", "collect_dataset", "minari_store"]
 
@@ -72,6 +73,7 @@ def collect_dataset(
     reference_episodes: int = 50,
     env_kwargs: dict[str, Any] | None = None,
     show_progress: bool = True,
+    expert_model: str | os.PathLike[str] | None = None,
 ) -> minari.MinariDataset:
     """Roll out ``policy`` for ``n_episodes`` (reset seeds ``seed .. seed + n - 1``) and save them.
 
@@ -84,13 +86,19 @@ def collect_dataset(
         root: Minari store to write into (default: ``$MINARI_DATASETS_PATH`` or ``~/.minari``).
         reference_episodes: episodes used for each of ``ref_min_score`` and ``ref_max_score``.
         env_kwargs: extra ``gymnasium.make`` arguments (e.g. ``continuous=True``).
+        expert_model: a saved d3rlpy model (e.g. ``experts/Hopper-v5/best.d3`` from
+            ``offline-iq train-expert``) to use as the expert instead of a built-in controller.
     """
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
     if reference_episodes < 1:
         raise ValueError(f"reference_episodes must be >= 1, got {reference_episodes}")
     kwargs = dict(env_kwargs or {})
-    expert = make_expert(env_id, **kwargs)  # fails early, naming supported envs
+    expert: ExpertPolicy = (
+        make_expert(env_id, **kwargs)  # fails early, naming supported envs
+        if expert_model is None
+        else TrainedExpert(expert_model)
+    )
     ref_seed = REFERENCE_SEED
     ref_max = float(
         np.mean(rollout_returns(env_id, expert, reference_episodes, ref_seed, **kwargs))
@@ -103,7 +111,12 @@ def collect_dataset(
     )
     with minari_store(root):
         env = minari.DataCollector(gym.make(env_id, **kwargs), record_infos=False)
-        actor = _policy(policy, env_id, env, seed, **kwargs)
+        # a fresh built-in controller, so its random stream does not depend on the references
+        actor = (
+            expert
+            if policy == "expert" and expert_model is not None
+            else _policy(policy, env_id, env, seed, **kwargs)
+        )
         returns = []
         for episode in tqdm(
             range(n_episodes), desc=f"collect {dataset_id}", disable=not show_progress

@@ -2,8 +2,11 @@
 
 Training runs in chunks of ``chunk_steps`` environment steps; after each chunk the model is
 evaluated and checkpointed (``model.d3`` + ``state.json``; the replay buffer goes to
-``buffer.h5`` when ``keep_buffer``). Rerunning with the same ``out`` folder resumes from the last
-checkpoint (with an empty buffer if ``buffer.h5`` is missing, e.g. after a fresh clone).
+``buffer.h5`` when ``keep_buffer``). The best evaluated model so far is kept as ``best.d3`` (its
+step and return in ``state["best"]``): SAC on MuJoCo oscillates, e.g. Hopper-v5 went 3161 ->
+1102 between two checkpoints here, so the last model is not always the one to collect with.
+Rerunning with the same ``out`` folder resumes from the last checkpoint (with an empty buffer if
+``buffer.h5`` is missing, e.g. after a fresh clone).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def train_expert(
     quiet_d3rlpy()
     out.mkdir(parents=True, exist_ok=True)
     state_path, model_path, buffer_path = out / "state.json", out / "model.d3", out / "buffer.h5"
+    best_path = out / "best.d3"
     kwargs = dict(env_kwargs or {})
     env, eval_env = gym.make(env_id, **kwargs), gym.make(env_id, **kwargs)
     if state_path.exists() and model_path.exists():
@@ -89,6 +93,11 @@ def train_expert(
         log(f"{env_id} {algo}: step {state['steps_done']}, return {np.mean(returns):.1f} "
             f"± {np.std(returns):.1f}, {rate:.0f} env steps/s")  # fmt: skip
         model.save(str(model_path))
+        best = state.get("best")
+        if best is None or float(np.mean(returns)) > float(best["return"]):
+            model.save(str(best_path))
+            state["best"] = {"steps": state["steps_done"], "return": float(np.mean(returns)),
+                             "std": float(np.std(returns))}  # fmt: skip
         if keep_buffer:
             with buffer_path.open("w+b") as f:
                 buffer.dump(f)

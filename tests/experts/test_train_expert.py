@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import d3rlpy
+import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from offline_iq.cli import app
+from offline_iq.data import load_minari
+from offline_iq.experts.collect import collect_dataset
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -26,3 +31,27 @@ def test_train_expert_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert json.loads((out / "state.json").read_text())["steps_done"] == 450
     bad = runner.invoke(app, ["train-expert", "Pendulum-v1", "--algo", "ppo", "--out", str(out)])
     assert bad.exit_code != 0 and "unknown expert algorithm 'ppo'" in bad.output
+
+
+def test_best_checkpoint_collects_as_an_expert(tmp_path: Path) -> None:
+    out = tmp_path / "pendulum"
+    args = ["train-expert", "Pendulum-v1", "--chunk-steps", "100", "--steps", "200"]
+    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    state = json.loads((out / "state.json").read_text())
+    returns = [r for _, r in state["evaluations"]]
+    assert state["best"]["return"] == max(returns)
+    assert state["best"]["steps"] == state["evaluations"][returns.index(max(returns))][0]
+    best = out / "best.d3"
+    assert best.is_file()
+    collect_dataset("Pendulum-v1", dataset_id="test/trained-v0", n_episodes=2, root=tmp_path,
+                    reference_episodes=1, show_progress=False, expert_model=best)  # fmt: skip
+    data = load_minari(tmp_path / "test/trained-v0")
+    model = d3rlpy.load_learnable(str(best))
+    for episode in data.episodes:  # every recorded action is the model's greedy action
+        np.testing.assert_allclose(
+            episode.actions, model.predict(episode.observations), rtol=1e-5, atol=1e-6
+        )
+    assert json.loads(data.metadata.minari_metadata["offline_iq"])["controller"].endswith("best")
+    with pytest.raises(ValueError, match=r"expert model '.*missing\.d3' does not exist"):
+        collect_dataset("Pendulum-v1", dataset_id="test/x-v0", n_episodes=1, root=tmp_path,
+                        expert_model=tmp_path / "missing.d3")  # fmt: skip
