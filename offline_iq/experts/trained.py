@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ class TrainedExpert:
     :func:`~offline_iq.experts.collect.collect_dataset` records it like a built-in controller.
     """
 
-    def __init__(self, path: str | Path, device: str = "cpu:0") -> None:
+    def __init__(self, path: str | os.PathLike[str], device: str = "cpu:0") -> None:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"expert model {str(path)!r} does not exist")
