@@ -1,11 +1,21 @@
-"""Rebuild and execute the tutorial notebooks (run from the repository root)."""
+"""Rebuild and execute the tutorial notebooks (run from the repository root).
+
+``python scripts/build_notebooks.py [NAME ...]`` rebuilds only the notebooks whose file name
+contains one of the NAMEs (e.g. ``02``); with no argument, all of them.
+"""
 # ruff: noqa: E501  (the notebook cells are kept verbatim as strings)
+
+import sys
 
 import nbformat as nbf
 from nbclient import NotebookClient
 
+ONLY = sys.argv[1:]
+
 
 def build(path, cells):
+    if ONLY and not any(name in path for name in ONLY):
+        return
     nb = nbf.v4.new_notebook()
     nb.cells = [
         nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1])
@@ -87,15 +97,15 @@ build(
         ),
         (
             "code",
-            'import warnings\nwarnings.filterwarnings("ignore", message="IProgress not found")\n\nimport d3rlpy, torch\nimport gymnasium as gym\nimport numpy as np\nfrom IPython.display import Image\nfrom scipy.stats import pearsonr\n\nimport offline_iq\nfrom offline_iq import load_minari\nfrom offline_iq.envs.gridworld import EXPERT_GAMMA, EXPERT_TEMPERATURE\nfrom offline_iq.rewards import RecoveredReward, collect_rollouts, plot_reward_scatter, score\nfrom offline_iq.rewards.gridworld import plot_state_rewards, recovered_state_rewards\nfrom offline_iq.runtime import quiet_d3rlpy\n\nquiet_d3rlpy()\nBUDGET = 3000  # gradient steps',
+            'import warnings\nwarnings.filterwarnings("ignore", message="IProgress not found")\n\nimport d3rlpy\nimport gymnasium as gym\nimport numpy as np\nfrom IPython.display import Image\n\nimport offline_iq\nfrom offline_iq import load_minari\nfrom offline_iq.rewards import RecoveredReward, collect_rollouts, plot_reward_scatter, score\nfrom offline_iq.rewards.gridworld import plot_state_rewards, recover_state_rewards\nfrom offline_iq.runtime import quiet_d3rlpy\n\nquiet_d3rlpy()\nBUDGET = 3000  # gradient steps for Pendulum\nGRID_STEPS = 20_000  # the GridWorld recipe\'s length (about a minute)',
         ),
         (
             "md",
-            "## GridWorld, 30 demonstrations\n\nThe recipe that recovered the most faithful reward here: the `v0` value term (true initial states) with the expert's discount and temperature. The state reward is the expectation of $r(s, a, s')$ over the learned policy's actions.",
+            "## GridWorld, 30 demonstrations\n\nThe recipe that recovered the most faithful reward here (`offline_iq.rewards.gridworld.reward_recovery_config`): the `v0` value term over the true initial states, the expert's discount and temperature, a stronger $\\chi^2$ regulariser (`chi2_alpha=0.2`) and a learning rate decayed to zero, because the recovered reward is sensitive to minibatch noise at the end of training. With 20,000 steps it gave Pearson 0.907 / 0.927 / 0.911 on seeds 0-2. The state reward is the expectation of $r(s, a, s')$ over the learned policy's actions.",
         ),
         (
             "code",
-            'data = load_minari("gridworld/expert-v0")\nenv = data.metadata.make_env()\nd3rlpy.seed(0)\niq = offline_iq.DiscreteIQLearnConfig(gamma=EXPERT_GAMMA, temperature=EXPERT_TEMPERATURE, value_objective="v0",\n                                      learning_rate=1e-3, observation_scaler=None).create()\niq.fit(data, n_steps=BUDGET, n_steps_per_epoch=BUDGET, show_progress=False,\n       logger_adapter=d3rlpy.logging.NoopAdapterFactory())\nreward = RecoveredReward.from_algo(iq)\nwith torch.no_grad():\n    policy = torch.softmax(iq.impl.q_values(torch.eye(25)) / EXPERT_TEMPERATURE, dim=1).numpy()\nrecovered = recovered_state_rewards(reward, env, policy)\ntrue = env.unwrapped.state_rewards\nr = pearsonr(recovered.ravel(), true.ravel()).statistic\nImage(filename=str(plot_state_rewards(true, recovered, "/tmp/gridworld.png", title=f"Pearson {r:.2f}")))',
+            'data = load_minari("gridworld/expert-v0")\nresult = recover_state_rewards(data, seed=0, n_steps=GRID_STEPS)\ntitle = f"Pearson {result.pearson:.2f}"\nImage(filename=str(plot_state_rewards(result.true, result.recovered, "/tmp/gridworld.png", title=title)))',
         ),
         (
             "md",

@@ -29,6 +29,7 @@ class ShippedDataset:
     env_id: str
     env_kwargs: tuple[tuple[str, Any], ...] = ()
     episodes: int = 50
+    expert_model: str | None = None  # a trained expert, relative to the repository root
 
     def dataset_id(self, policy: PolicyKind) -> str:
         """Return the Minari id ``<name>/<policy>-v0`` of the ``expert`` or ``random`` dataset."""
@@ -46,6 +47,8 @@ SHIPPED: tuple[ShippedDataset, ...] = (
     # the paper's Figure 4 uses 30 demonstrations of a soft-optimal GridWorld expert
     ShippedDataset("gridworld", "offline_iq/GridWorld-v0", episodes=30),
     ShippedDataset("gridworld10x10", "offline_iq/GridWorld10x10-v0", episodes=30),
+    # MuJoCo: SAC experts trained here with ``offline-iq train-expert`` (issue 6), 25 episodes
+    ShippedDataset("hopper", "Hopper-v5", episodes=25, expert_model="experts/Hopper-v5/best.d3"),
 )
 
 
@@ -54,6 +57,7 @@ def build_shipped(
 ) -> None:
     """(Re)write every shipped dataset, or those whose name is in ``only``."""
     root = shipped_datasets_dir() if root is None else root
+    repo_root = shipped_datasets_dir().parent
     for spec in SHIPPED:
         if only and spec.name not in only:
             continue
@@ -70,6 +74,7 @@ def build_shipped(
                 seed=seed,
                 root=root,
                 env_kwargs=dict(spec.env_kwargs),
+                expert_model=(None if spec.expert_model is None else repo_root / spec.expert_model),
             )
 
 

@@ -21,6 +21,7 @@ EXPERT_FLOOR = {
     "lunarlandercontinuous": 260.0,
     "gridworld": 16.0,
     "gridworld10x10": 24.0,
+    "hopper": 2900.0,  # SAC expert (experts/Hopper-v5/best.d3): 3069 ± 444 over 25 episodes
 }
 
 
