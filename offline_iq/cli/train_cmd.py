@@ -15,7 +15,7 @@ from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.evaluation import evaluate_policy
 
-CHECKPOINT, STATE = "checkpoint.d3", "state.json"
+CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
 # the paper's online settings (sec. 5.1, 7; MuJoCo: actor learning rate 3e-5)
 _ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
     "iq": {
@@ -51,9 +51,9 @@ def fit(
     """Train one model with checkpoints; rerun with the same --out to resume.
 
     With ``--online ENV_ID`` (IQ-Learn or ValueDICE), DATASET supplies the demonstrations and
-    ``--steps`` counts environment steps; batches are half replay, half expert, with the paper's
-    online settings (value over expert and policy rows, chi2 on the mixture, target network, and
-    for continuous actions actor learning rate 3e-5).
+    ``--steps`` counts environment steps (the replay buffer is checkpointed too); batches are half
+    replay, half expert, with the paper's online settings (value over expert and policy rows, chi2
+    on the mixture, target network, and for continuous actions actor learning rate 3e-5).
     """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
@@ -103,7 +103,11 @@ def fit(
         model.attach_demonstrations(data)
         train_env, env = gym.make(online), gym.make(online)
         train_env.reset(seed=seed + int(state["steps_done"]))
-        buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
+        if (out / BUFFER).exists():  # resume with the replay data collected so far
+            with (out / BUFFER).open("rb") as f:
+                buffer = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
+        else:
+            buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
         d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
     ]
@@ -135,6 +139,9 @@ def fit(
                 f"step {state['steps_done']}: return {returns.mean():.1f} ± {returns.std():.1f}"
             )
         model.save(str(out / CHECKPOINT))  # then the state: a crash between them redoes one epoch
+        if buffer is not None:
+            with (out / BUFFER).open("w+b") as f:
+                buffer.dump(f)
         state_path.write_text(json.dumps(state, indent=2))
     console.print(f"saved {out / CHECKPOINT}")
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import d3rlpy
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -110,8 +111,16 @@ def test_fit_online_resumes(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     state = (out / "state.json").read_text()
     assert '"steps_done": 80' in state and '"online": "CartPole-v1"' in state
+
+    def stored_transitions() -> int:
+        with (out / "buffer.h5").open("rb") as f:
+            buffer = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
+        return sum(episode.size() for episode in buffer.episodes)
+
+    assert stored_transitions() == 80  # the replay data is checkpointed with the model
     second = runner.invoke(app, [*base, "--steps", "120"])
     assert second.exit_code == 0 and "resuming" in second.output
+    assert stored_transitions() == 120  # ... and reloaded on resume, not restarted
     bc = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "bc", "--online", "CartPole-v1",
                              "--out", str(tmp_path / "bc")])  # fmt: skip
     assert bc.exit_code != 0 and "--online needs iq or valuedice" in " ".join(bc.output.split())
