@@ -21,7 +21,15 @@ from offline_iq.algos import (
 )
 from offline_iq.data.buffer import ExpertReplayBuffer
 
-__all__ = ["ALGORITHMS", "make_config"]
+__all__ = [
+    "ALGORITHMS",
+    "ONLINE_ALGORITHMS",
+    "ONLINE_SETTINGS",
+    "algorithm_names",
+    "make_config",
+    "make_online_config",
+    "parse_algorithm",
+]
 
 ConfigFactory = Callable[..., LearnableConfig]
 
@@ -31,6 +39,49 @@ ALGORITHMS: dict[str, tuple[ConfigFactory, ConfigFactory]] = {
     "bc": (d3rlpy.algos.DiscreteBCConfig, d3rlpy.algos.BCConfig),
     "valuedice": (DiscreteValueDICEConfig, ValueDICEConfig),
 }
+
+
+# the paper's online settings (sec. 5.1, 7; MuJoCo: actor learning rate 3e-5); the actor rate
+# applies to continuous actions only
+ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
+    "iq": {
+        "value_objective": "value",
+        "chi2_on_mixture": True,
+        "use_target_network": True,
+        "actor_learning_rate": 3e-5,
+    },
+    "valuedice": {},
+}
+ONLINE_ALGORITHMS = tuple(ONLINE_SETTINGS)
+ONLINE_SUFFIX = "-online"
+
+
+def algorithm_names() -> list[str]:
+    """Every name the benchmark accepts: ``iq``, ``bc``, ``valuedice``, ``iq-online``, ..."""
+    return [*ALGORITHMS, *(f"{name}{ONLINE_SUFFIX}" for name in ONLINE_ALGORITHMS)]
+
+
+def parse_algorithm(name: str) -> tuple[str, str]:
+    """``"iq"`` -> ``("iq", "offline")``; ``"iq-online"`` -> ``("iq", "online")``."""
+    base, mode = name, "offline"
+    if name.endswith(ONLINE_SUFFIX):
+        base, mode = name[: -len(ONLINE_SUFFIX)], "online"
+        if base not in ONLINE_SETTINGS:
+            online = ", ".join(ONLINE_ALGORITHMS)
+            raise ValueError(f"{base!r} has no online mode ({online} have; BC learns offline)")
+    if base not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(algorithm_names())}")
+    return base, mode
+
+
+def make_online_config(name: str, data: ExpertReplayBuffer, **overrides: Any) -> LearnableConfig:
+    """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`)."""
+    if name not in ONLINE_SETTINGS:
+        raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
+    settings = dict(ONLINE_SETTINGS[name])
+    if data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
+        settings.pop("actor_learning_rate", None)
+    return make_config(name, data, **{**settings, **overrides})
 
 
 def make_config(name: str, data: ExpertReplayBuffer, **overrides: Any) -> LearnableConfig:

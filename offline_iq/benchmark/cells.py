@@ -6,6 +6,8 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 
+from offline_iq.benchmark.algorithms import parse_algorithm
+
 __all__ = [
     "DEFAULT_ALGORITHMS",
     "DEFAULT_DATASETS",
@@ -61,7 +63,11 @@ def make_grid(
     subsample: int | None = None,
     no_subsample: bool = False,
 ) -> list[Cell]:
-    """Every combination, ordered so that each seed's cells come together (results fill in)."""
+    """Every combination, ordered so that each seed's cells come together (results fill in).
+
+    An algorithm named ``<name>-online`` (e.g. ``iq-online``) gives online cells: ``steps``
+    environment steps of ``fit_online`` with the selected trajectories as demonstrations.
+    """
     for name, values in (("trajectories", trajectories), ("seeds", seeds)):
         if not values:
             raise ValueError(f"{name} is empty")
@@ -71,8 +77,9 @@ def make_grid(
         raise ValueError("steps and eval_episodes must be >= 1")
     if subsample is not None and subsample < 1:
         raise ValueError(f"subsample must be >= 1, got {subsample}")
+    parsed = [parse_algorithm(name) for name in algos]  # fails early on an unknown name
     cells = []
-    for seed, dataset, n, algo in itertools.product(seeds, datasets, trajectories, algos):
+    for seed, dataset, n, (algo, mode) in itertools.product(seeds, datasets, trajectories, parsed):
         k = 1 if no_subsample else (subsample or default_subsample(dataset))
-        cells.append(Cell(dataset, algo, n, seed, k, steps, eval_episodes))
+        cells.append(Cell(dataset, algo, n, seed, k, steps, eval_episodes, mode))
     return cells

@@ -28,7 +28,12 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         ref_min=("ref_min_score", "first"),
         ref_max=("ref_max_score", "first"),
     )
-    return out.fillna({"final_std": 0.0, "norm_std": 0.0}).reset_index()
+    out = out.fillna({"final_std": 0.0, "norm_std": 0.0}).reset_index()
+    # one column / line per learner: online cells read "iq-online" beside offline "iq" and "bc"
+    out["learner"] = [
+        a if m == "offline" else f"{a}-{m}" for a, m in zip(out["algo"], out["mode"], strict=True)
+    ]
+    return out
 
 
 def to_markdown(summary: pd.DataFrame) -> str:
@@ -38,11 +43,11 @@ def to_markdown(summary: pd.DataFrame) -> str:
     1.00 is the expert (Minari's ``ref_max_score``), 0.00 a uniform random policy.
     """
     lines = []
-    for (dataset, mode, subsample), part in summary.groupby(["dataset", "mode", "subsample"]):
-        algos = sorted(part["algo"].unique())
+    for (dataset, subsample), part in summary.groupby(["dataset", "subsample"]):
+        algos = sorted(part["learner"].unique())
         seeds = int(part["seeds"].max())
         lines += [
-            f"### {dataset} ({mode}, every {subsample}. transition, {seeds} seeds)",
+            f"### {dataset} (every {subsample}. transition, {seeds} seeds)",
             "",
             "| trajectories | " + " | ".join(algos) + " |",
             "|---:|" + "---:|" * len(algos),
@@ -50,7 +55,7 @@ def to_markdown(summary: pd.DataFrame) -> str:
         for n, row in part.groupby("n_trajectories"):
             cells = []
             for algo in algos:
-                hit = row[row["algo"] == algo]
+                hit = row[row["learner"] == algo]
                 if hit.empty:
                     cells.append("-")
                     continue
@@ -63,10 +68,10 @@ def to_markdown(summary: pd.DataFrame) -> str:
 
 def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
     """Return against number of expert trajectories, one line per algorithm (paper, Fig. 2)."""
-    groups = list(summary.groupby(["dataset", "mode", "subsample"]))
+    groups = list(summary.groupby(["dataset", "subsample"]))
     fig, axes = subplots(len(groups), figsize=(4.5 * len(groups), 3.6))
-    for ax, ((dataset, mode, subsample), part) in zip(axes, groups, strict=True):
-        for algo, line in part.groupby("algo"):
+    for ax, ((dataset, subsample), part) in zip(axes, groups, strict=True):
+        for algo, line in part.groupby("learner"):
             line = line.sort_values("n_trajectories")
             ax.plot(line["n_trajectories"], line["final_mean"], marker="o", label=str(algo))
             ax.fill_between(
@@ -79,7 +84,7 @@ def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
         ax.axhline(
             part["ref_min"].iloc[0], color="grey", linestyle="--", linewidth=1, label="random"
         )
-        ax.set_title(f"{dataset} ({mode}, 1/{subsample})")
+        ax.set_title(f"{dataset} (1/{subsample})")
         ax.set_xlabel("expert trajectories")
         ax.set_ylabel("return")
     axes[0].legend(loc="best", fontsize="small")

@@ -9,7 +9,7 @@ from typing import Any
 import d3rlpy
 import numpy as np
 
-from offline_iq.benchmark.algorithms import make_config
+from offline_iq.benchmark.algorithms import make_config, make_online_config
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data import load_minari
 from offline_iq.evaluation import evaluate_policy
@@ -47,7 +47,12 @@ class CellResult:
 
 
 def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
-    """Fit ``cell.algo`` on its expert subset and evaluate it ``EVAL_POINTS`` times."""
+    """Fit ``cell.algo`` on its expert subset and evaluate it ``EVAL_POINTS`` times.
+
+    Online cells (``cell.mode == "online"``) attach the subset as demonstrations and run
+    ``fit_online`` for ``cell.steps`` environment steps (updates start after 1,000 steps, or
+    a quarter of the budget if that is smaller); ``grad_steps_per_s`` then counts env steps.
+    """
     set_torch_threads()
     quiet_d3rlpy()
     start = time.perf_counter()
@@ -58,24 +63,45 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
     if meta.ref_min_score is None or meta.ref_max_score is None:
         raise ValueError(f"{cell.dataset} has no reference scores to normalise with")
     d3rlpy.seed(cell.seed)
-    algo: Any = make_config(cell.algo, data).create(device=device)
+    online = cell.mode == "online"
+    make = make_online_config if online else make_config
+    algo: Any = make(cell.algo, data).create(device=device)
     env = meta.make_env(eval_env=True)
     per_eval = max(cell.steps // EVAL_POINTS, 1)
     evaluations: list[np.ndarray] = []
     train_time = 0.0
-    tick = time.perf_counter()
-    for _epoch, _metrics in algo.fitter(
-        data,
-        n_steps=per_eval * EVAL_POINTS,
-        n_steps_per_epoch=per_eval,
-        show_progress=False,
-        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-    ):
-        train_time += time.perf_counter() - tick
+
+    def evaluate() -> None:
         evaluations.append(
             evaluate_policy(algo, env, cell.eval_episodes, seed=EVAL_SEED + 1000 * cell.seed)
         )
-        tick = time.perf_counter()
+
+    tick = time.perf_counter()
+    if online:
+        algo.attach_demonstrations(data)
+        train_env = meta.make_env()
+        train_env.reset(seed=cell.seed)
+        buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
+        warmup = min(1000, max(per_eval * EVAL_POINTS // 4, 1))
+        for point in range(EVAL_POINTS):
+            algo.fit_online(train_env, buffer, n_steps=per_eval, n_steps_per_epoch=per_eval,
+                            update_start_step=warmup if point == 0 else 0, show_progress=False,
+                            logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
+            train_time += time.perf_counter() - tick
+            evaluate()
+            tick = time.perf_counter()
+        train_env.close()
+    else:
+        for _epoch, _metrics in algo.fitter(
+            data,
+            n_steps=per_eval * EVAL_POINTS,
+            n_steps_per_epoch=per_eval,
+            show_progress=False,
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+        ):
+            train_time += time.perf_counter() - tick
+            evaluate()
+            tick = time.perf_counter()
     env.close()
     means = [float(r.mean()) for r in evaluations]
     final, best = means[-1], max(means)

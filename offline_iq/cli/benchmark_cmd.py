@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from offline_iq.benchmark.algorithms import ALGORITHMS
+from offline_iq.benchmark.algorithms import parse_algorithm
 from offline_iq.benchmark.cells import (
     DEFAULT_ALGORITHMS,
     DEFAULT_DATASETS,
@@ -38,7 +38,10 @@ def benchmark(
         list[str] | None, typer.Option("--dataset", "-d", help="Dataset id or path (repeatable).")
     ] = None,
     algo: Annotated[
-        list[str] | None, typer.Option("--algo", "-a", help="iq, bc or valuedice (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--algo", "-a", help="iq, bc, valuedice, iq-online or valuedice-online (repeatable)."
+        ),
     ] = None,
     trajectories: Annotated[
         str, typer.Option(help="Numbers of expert trajectories, comma-separated.")
@@ -64,10 +67,10 @@ def benchmark(
     datasets = list(dataset or DEFAULT_DATASETS)
     algos = list(algo or DEFAULT_ALGORITHMS)
     for name in algos:
-        if name not in ALGORITHMS:
-            raise typer.BadParameter(
-                f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}"
-            )
+        try:
+            parse_algorithm(name)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from err
     if executor not in EXECUTORS:
         raise typer.BadParameter(
             f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"

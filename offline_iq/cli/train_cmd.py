@@ -10,22 +10,17 @@ import d3rlpy
 import numpy as np
 import typer
 
-from offline_iq.benchmark.algorithms import ALGORITHMS, make_config
+from offline_iq.benchmark.algorithms import (
+    ALGORITHMS,
+    ONLINE_ALGORITHMS,
+    make_config,
+    make_online_config,
+)
 from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.evaluation import evaluate_policy
 
 CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
-# the paper's online settings (sec. 5.1, 7; MuJoCo: actor learning rate 3e-5)
-_ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
-    "iq": {
-        "value_objective": "value",
-        "chi2_on_mixture": True,
-        "use_target_network": True,
-        "actor_learning_rate": 3e-5,
-    },
-    "valuedice": {},
-}
 
 
 @app.command()
@@ -73,12 +68,10 @@ def fit(
         model: Any = d3rlpy.load_learnable(str(out / CHECKPOINT), device=device)
         console.print(f"resuming {out} at step {state['steps_done']}")
     else:
-        overrides = _ONLINE_SETTINGS.get(algo, {}) if online else {}
-        if online and algo == "bc":
+        if online and algo not in ONLINE_ALGORITHMS:
             raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
-        if overrides and data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
-            overrides = {k: v for k, v in overrides.items() if k != "actor_learning_rate"}
-        model = make_config(algo, data, **overrides).create(device=device)
+        make = make_online_config if online else make_config
+        model = make(algo, data).create(device=device)
         state = {
             "dataset": dataset,
             "algo": algo,

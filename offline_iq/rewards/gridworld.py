@@ -71,11 +71,18 @@ def learned_policy(algo: DiscreteIQLearn, n_states: int) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class GridWorldRecovery:
-    """True and recovered ``(size, size)`` state rewards, their Pearson correlation, the model."""
+    """True and recovered ``(size, size)`` state rewards, their Pearson correlation, the model.
+
+    ``visited`` marks the cells the demonstrations pass through and ``pearson_visited`` is the
+    correlation over those cells only: a reward is not identified where no data goes (the
+    10x10 map's -1 band, which the expert avoids, is never visited).
+    """
 
     true: np.ndarray
     recovered: np.ndarray
     pearson: float
+    visited: np.ndarray
+    pearson_visited: float
     algo: DiscreteIQLearn
 
 
@@ -94,7 +101,11 @@ def recover_state_rewards(
     )
     true = np.asarray(grid.state_rewards, dtype=np.float64)
     pearson = float(pearsonr(recovered.ravel(), true.ravel()).statistic)
-    return GridWorldRecovery(true=true, recovered=recovered, pearson=pearson, algo=algo)
+    cells = np.concatenate([data.transitions.observations, data.transitions.next_observations])
+    visited = (cells.sum(axis=0) > 0).reshape(true.shape)
+    pearson_visited = float(pearsonr(recovered[visited], true[visited]).statistic)
+    return GridWorldRecovery(true=true, recovered=recovered, pearson=pearson, visited=visited,
+                             pearson_visited=pearson_visited, algo=algo)  # fmt: skip
 
 
 def recovered_state_rewards(

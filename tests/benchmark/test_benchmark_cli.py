@@ -23,23 +23,29 @@ TINY = ["--trajectories", "1", "--seeds", "1", "--steps", "8", "--eval-episodes"
 
 
 def test_benchmark_writes_csv_table_and_plot(tmp_path: Path) -> None:
-    args = ["benchmark", "-d", "acrobot/expert-v0", "-a", "iq", "-a", "bc", *TINY,
-            "--out", str(tmp_path), "--workers", "1"]  # fmt: skip
+    args = ["benchmark", "-d", "acrobot/expert-v0", "-a", "iq", "-a", "bc", "-a", "iq-online",
+            *TINY, "--out", str(tmp_path), "--workers", "1"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    frame = pd.read_csv(tmp_path / "results.csv")
-    assert sorted(frame["algo"]) == ["bc", "iq"] and set(frame["subsample"]) == {5}
-    assert (tmp_path / "summary.md").read_text().count("acrobot/expert-v0") == 1
+    frame = pd.read_csv(tmp_path / "results.csv").sort_values(["algo", "mode"])
+    assert list(frame["algo"]) == ["bc", "iq", "iq"] and set(frame["subsample"]) == {5}
+    assert list(frame["mode"]) == ["offline", "offline", "online"]
+    online = frame[frame["mode"] == "online"].iloc[0]
+    assert online["steps"] == 8 and online["transitions"] == frame["transitions"].iloc[0]
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.count("acrobot/expert-v0") == 1  # online and offline in one table
+    assert "| trajectories | bc | iq | iq-online |" in summary
     assert (tmp_path / "returns.png").is_file()
     again = runner.invoke(app, args)  # everything done: nothing reruns
-    assert "2 cells, 2 already in" in again.output
-    assert len(pd.read_csv(tmp_path / "results.csv")) == 2
+    assert "3 cells, 3 already in" in again.output
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 3
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["-a", "gail"], "unknown algorithm 'gail'"),
+        (["-a", "bc-online"], "'bc' has no online mode"),
         (["-d", "nope/none-v0"], "unknown dataset 'nope/none-v0'"),
         (["--trajectories", "0"], "trajectories must be positive integers"),
         (["--seeds", "0"], "greater than or equal to 1"),

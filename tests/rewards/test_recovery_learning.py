@@ -53,4 +53,5 @@ def test_gridworld_state_reward_pearson() -> None:
     quiet_d3rlpy()
     result = recover_state_rewards(load_minari("gridworld/expert-v0"), seed=0)
     assert result.recovered.shape == result.true.shape == (5, 5)
+    assert int(result.visited.sum()) == 24  # one cell, (0, 2), is never visited
     assert result.pearson >= 0.9, result.pearson
