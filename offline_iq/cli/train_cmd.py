@@ -23,6 +23,24 @@ from offline_iq.evaluation import evaluate_policy
 CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
 
 
+def parse_options(options: list[str]) -> dict[str, Any]:
+    """``["absorbing=true", "chi2_alpha=0.1"]`` -> ``{"absorbing": True, "chi2_alpha": 0.1}``.
+
+    Values are read as JSON (numbers, ``true``/``false``, ``null``), else kept as strings.
+    """
+    parsed: dict[str, Any] = {}
+    for item in options:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--option must look like KEY=VALUE, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        parsed[key.strip()] = value
+    return parsed
+
+
 @app.command()
 def fit(
     dataset: Annotated[str, typer.Argument(help="Minari dataset id or path.")],
@@ -41,6 +59,14 @@ def fit(
     online: Annotated[
         str | None,
         typer.Option(help="Train online in this env (DATASET gives the demonstrations)."),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="Config field override KEY=VALUE (repeatable), e.g. -o absorbing=true.",
+        ),
     ] = None,
 ) -> None:
     """Train one model with checkpoints; rerun with the same --out to resume.
@@ -71,7 +97,11 @@ def fit(
         if online and algo not in ONLINE_ALGORITHMS:
             raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
         make = make_online_config if online else make_config
-        model = make(algo, data).create(device=device)
+        overrides = parse_options(option or [])
+        try:
+            model = make(algo, data, **overrides).create(device=device)
+        except TypeError as err:  # an unknown field name
+            raise typer.BadParameter(f"bad --option for {algo}: {err}") from err
         state = {
             "dataset": dataset,
             "algo": algo,
@@ -81,6 +111,7 @@ def fit(
             "steps_done": 0,
             "evaluations": [],
             "online": online,
+            "options": overrides,
         }
     remaining = steps - int(state["steps_done"])
     if remaining <= 0:

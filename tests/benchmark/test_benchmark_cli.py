@@ -130,3 +130,21 @@ def test_fit_online_resumes(tmp_path: Path) -> None:
     bc = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "bc", "--online", "CartPole-v1",
                              "--out", str(tmp_path / "bc")])  # fmt: skip
     assert bc.exit_code != 0 and "--online needs iq or valuedice" in " ".join(bc.output.split())
+
+
+def test_fit_options_override_config_fields(tmp_path: Path) -> None:
+    from offline_iq.cli.train_cmd import parse_options
+
+    assert parse_options(["absorbing=true", "chi2_alpha=0.1", "divergence=w1"]) == {
+        "absorbing": True, "chi2_alpha": 0.1, "divergence": "w1"}  # fmt: skip
+    out = tmp_path / "opt"
+    args = ["fit", "cartpole/expert-v0", "--demos", "1", "--steps", "10", "--steps-per-epoch",
+            "10", "--eval-episodes", "1", "-o", "chi2_alpha=0.25", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    model = d3rlpy.load_learnable(str(out / "checkpoint.d3"))
+    assert model.config.chi2_alpha == 0.25
+    bad = runner.invoke(app, [*args[:-2], "-o", "nope=1", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "bad --option for iq" in " ".join(bad.output.split())
+    shape = runner.invoke(app, [*args[:-2], "-o", "alpha", "--out", str(tmp_path / "bad2")])
+    assert shape.exit_code != 0 and "KEY=VALUE" in shape.output
