@@ -30,7 +30,8 @@ def main() -> None:
         start = time.perf_counter()
         result = recover_state_rewards(data, seed=seed, n_steps=steps)
         scores.append(result.pearson)
-        print(f"{dataset} seed {seed}: Pearson {result.pearson:.3f} "
+        print(f"{dataset} seed {seed}: Pearson {result.pearson:.3f}, on the "
+              f"{int(result.visited.sum())} visited cells {result.pearson_visited:.3f} "
               f"({steps} steps, {time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
         if seed == 0:
             title = (
