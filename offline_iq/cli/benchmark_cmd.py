@@ -47,7 +47,9 @@ def benchmark(
         str, typer.Option(help="Numbers of expert trajectories, comma-separated.")
     ] = ",".join(map(str, DEFAULT_TRAJECTORIES)),
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per grid point (0..seeds-1).")] = 3,
-    steps: Annotated[int, typer.Option(min=1, help="Gradient steps per cell.")] = 1000,
+    steps: Annotated[
+        int, typer.Option(min=1, help="Gradient steps per cell (environment steps if online).")
+    ] = 1000,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Episodes per evaluation.")] = 10,
     subsample: Annotated[
         int | None, typer.Option(min=1, help="Keep every k-th transition (default: paper's).")
