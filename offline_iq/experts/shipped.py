@@ -49,6 +49,9 @@ SHIPPED: tuple[ShippedDataset, ...] = (
     ShippedDataset("gridworld10x10", "offline_iq/GridWorld10x10-v0", episodes=30),
     # MuJoCo: SAC experts trained here with ``offline-iq train-expert`` (issue 6), 25 episodes
     ShippedDataset("hopper", "Hopper-v5", episodes=25, expert_model="experts/Hopper-v5/best.d3"),
+    ShippedDataset(
+        "halfcheetah", "HalfCheetah-v5", episodes=25, expert_model="experts/HalfCheetah-v5/best.d3"
+    ),
 )
 
 

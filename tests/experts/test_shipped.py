@@ -22,6 +22,7 @@ EXPERT_FLOOR = {
     "gridworld": 16.0,
     "gridworld10x10": 24.0,
     "hopper": 2900.0,  # SAC expert (experts/Hopper-v5/best.d3): 3069 ± 444 over 25 episodes
+    "halfcheetah": 5000.0,  # SAC expert at 110k steps: 5465.6 ± 102.3 over 25 episodes
 }
 
 
