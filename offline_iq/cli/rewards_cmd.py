@@ -13,7 +13,7 @@ from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
 
 
-def _load_model(path: Path) -> Any:
+def _load_model(path: Path, device: str = "cpu:0") -> Any:
     import d3rlpy
 
     import offline_iq  # noqa: F401  (registers the algorithms)
@@ -22,7 +22,7 @@ def _load_model(path: Path) -> Any:
         path = path / "checkpoint.d3"
     if not path.exists():
         raise typer.BadParameter(f"no model at {path}")
-    return d3rlpy.load_learnable(str(path))
+    return d3rlpy.load_learnable(str(path), device=device)
 
 
 @app.command()
@@ -32,12 +32,13 @@ def rewards(
     episodes: Annotated[int, typer.Option(min=1, help="Rollout episodes (env source).")] = 20,
     seed: Annotated[int, typer.Option(help="First rollout seed.")] = 0,
     plot: Annotated[Path | None, typer.Option(help="Scatter plot path (PNG).")] = None,
+    device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
 ) -> None:
     """Correlate recovered with true rewards (Pearson, Spearman; per transition and episode)."""
     from offline_iq.rewards import RecoveredReward, collect_rollouts, plot_reward_scatter, score
     from offline_iq.rewards.evaluate import sample_from_dataset
 
-    model = _load_model(model_path)
+    model = _load_model(model_path, device)
     try:
         reward = RecoveredReward.from_algo(model)
     except TypeError as err:

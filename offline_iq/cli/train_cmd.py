@@ -182,6 +182,7 @@ def evaluate(
     ] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes.")] = 10,
     seed: Annotated[int, typer.Option(help="First reset seed.")] = 10_000,
+    device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
 ) -> None:
     """Print mean and std of the true return (and the normalised score when known)."""
     if model_path.is_dir():
@@ -194,7 +195,7 @@ def evaluate(
         raise typer.BadParameter(f"no model at {model_path}")
     import offline_iq  # noqa: F401  (registers the algorithms before loading)
 
-    model = d3rlpy.load_learnable(str(model_path))
+    model = d3rlpy.load_learnable(str(model_path), device=device)
     metadata = load_minari(dataset, n_trajectories=1).metadata if dataset else None
     if env_id is not None:
         import gymnasium as gym
