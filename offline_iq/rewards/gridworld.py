@@ -30,7 +30,7 @@ from scipy.stats import pearsonr
 
 from offline_iq.algos.discrete_iq import DiscreteIQLearn, DiscreteIQLearnConfig
 from offline_iq.data.buffer import ExpertReplayBuffer
-from offline_iq.envs.gridworld import EXPERT_GAMMA, EXPERT_TEMPERATURE
+from offline_iq.envs.gridworld import EXPERT_GAMMA, EXPERT_TEMPERATURE, GridWorldEnv
 from offline_iq.plotting import save_figure, subplots
 from offline_iq.rewards.recovered import RecoveredReward
 
@@ -62,7 +62,8 @@ def reward_recovery_config(
 
 def learned_policy(algo: DiscreteIQLearn, n_states: int) -> np.ndarray:
     """``softmax(Q(s, .) / temperature)`` for every cell, shape ``(S, A)``."""
-    assert algo.impl is not None, "fit the algorithm first"
+    if algo.impl is None:
+        raise ValueError("learned_policy needs a fitted algorithm")
     eye = torch.eye(n_states, device=algo.impl.device)
     with torch.no_grad():
         q = algo.impl.q_values(eye)
@@ -87,11 +88,20 @@ class GridWorldRecovery:
 
 
 def recover_state_rewards(
-    data: ExpertReplayBuffer, *, seed: int = 0, n_steps: int = 20_000, show_progress: bool = False
+    data: ExpertReplayBuffer,
+    *,
+    seed: int = 0,
+    n_steps: int = 20_000,
+    device: str = "cpu:0",
+    show_progress: bool = False,
 ) -> GridWorldRecovery:
     """Fit :func:`reward_recovery_config` on GridWorld ``data`` and score the state reward."""
+    spec = data.metadata.env_spec
+    if spec is None or not isinstance(data.metadata.make_env().unwrapped, GridWorldEnv):
+        env_id = None if spec is None else spec.id
+        raise ValueError(f"recover_state_rewards needs GridWorld data, got env {env_id!r}")
     d3rlpy.seed(seed)
-    algo = reward_recovery_config(n_steps).create(device="cpu:0")
+    algo = reward_recovery_config(n_steps).create(device=device)
     algo.fit(data, n_steps=n_steps, n_steps_per_epoch=n_steps, show_progress=show_progress,
              logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
     env = data.metadata.make_env()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import d3rlpy
 import numpy as np
+import pytest
 
 import offline_iq
 from offline_iq import load_minari
@@ -37,3 +38,12 @@ def test_state_reward_map_averages_transition_rewards(tmp_path: Path) -> None:
     np.testing.assert_allclose(only_stay, expected, rtol=1e-6)
     out = plot_state_rewards(grid.state_rewards, uniform, tmp_path / "g.png", title="t")
     assert out.stat().st_size > 1000
+
+
+def test_recover_state_rewards_rejects_other_environments() -> None:
+    from offline_iq.rewards.gridworld import learned_policy, recover_state_rewards
+
+    with pytest.raises(ValueError, match="needs GridWorld data, got env 'CartPole-v1'"):
+        recover_state_rewards(load_minari("cartpole/expert-v0", n_trajectories=1), n_steps=1)
+    with pytest.raises(ValueError, match="needs a fitted algorithm"):
+        learned_policy(offline_iq.DiscreteIQLearnConfig().create(), 25)
