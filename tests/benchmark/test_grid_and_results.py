@@ -80,3 +80,24 @@ def test_report_table_and_plot(tmp_path: Path) -> None:
     table = to_markdown(summary)
     assert "| 1 | 0.41 ± 0.01 [205.0] | 0.91 ± 0.01 [455.0] |" in table
     assert plot_results(summary, tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_online_configs_and_algorithm_names() -> None:
+    from offline_iq.benchmark.algorithms import make_online_config, parse_algorithm
+    from offline_iq.data import load_minari
+
+    assert parse_algorithm("iq") == ("iq", "offline")
+    assert parse_algorithm("valuedice-online") == ("valuedice", "online")
+    with pytest.raises(ValueError, match="'bc' has no online mode"):
+        parse_algorithm("bc-online")
+    with pytest.raises(ValueError, match="unknown algorithm 'gail'"):
+        parse_algorithm("gail")
+    discrete = make_online_config("iq", load_minari("cartpole/expert-v0", n_trajectories=1))
+    continuous = make_online_config("iq", load_minari("pendulum/expert-v0", n_trajectories=1))
+    for config in (discrete, continuous):  # the paper's settings plus the absorbing state
+        assert config.value_objective == "value" and config.chi2_on_mixture  # type: ignore[attr-defined]
+        assert config.use_target_network and config.absorbing  # type: ignore[attr-defined]
+    assert continuous.actor_learning_rate == 3e-5  # type: ignore[attr-defined]
+    grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
+    assert [(c.algo, c.mode) for c in grid] == [("iq", "offline"), ("iq", "online")]
+    assert grid[0].key() != grid[1].key()
