@@ -12,6 +12,7 @@ import numpy as np
 from offline_iq.benchmark.algorithms import make_config, make_online_config
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data import load_minari
+from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
 
@@ -81,7 +82,7 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         algo.attach_demonstrations(data)
         train_env = meta.make_env()
         train_env.reset(seed=cell.seed)
-        buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
+        buffer = d3rlpy.dataset.create_fifo_replay_buffer(REPLAY_CAPACITY, env=train_env)
         warmup = min(1000, max(per_eval * EVAL_POINTS // 4, 1))
         for point in range(EVAL_POINTS):
             algo.fit_online(train_env, buffer, n_steps=per_eval, n_steps_per_epoch=per_eval,

@@ -18,6 +18,7 @@ from offline_iq.benchmark.algorithms import (
 )
 from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
+from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
 from offline_iq.evaluation import evaluate_policy
 
 CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
@@ -128,11 +129,7 @@ def fit(
         model.attach_demonstrations(data)
         train_env, env = gym.make(online), gym.make(online)
         train_env.reset(seed=seed + int(state["steps_done"]))
-        if (out / BUFFER).exists():  # resume with the replay data collected so far
-            with (out / BUFFER).open("rb") as f:
-                buffer = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
-        else:
-            buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=train_env)
+        buffer = load_or_create_replay_buffer(out / BUFFER, train_env)  # resume keeps the data
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
         d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
     ]
@@ -165,8 +162,7 @@ def fit(
             )
         model.save(str(out / CHECKPOINT))  # then the state: a crash between them redoes one epoch
         if buffer is not None:
-            with (out / BUFFER).open("w+b") as f:
-                buffer.dump(f)
+            save_replay_buffer(buffer, out / BUFFER)
         state_path.write_text(json.dumps(state, indent=2))
     console.print(f"saved {out / CHECKPOINT}")
 

@@ -20,6 +20,7 @@ import d3rlpy
 import gymnasium as gym
 import numpy as np
 
+from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.runtime import quiet_d3rlpy
 
@@ -66,11 +67,7 @@ def train_expert(
         model = EXPERT_ALGOS[algo]().create(device=device)
         state = {"env_id": env_id, "algo": algo, "seed": seed, "env_kwargs": kwargs,
                  "steps_done": 0, "evaluations": []}  # fmt: skip
-    if buffer_path.exists():
-        with buffer_path.open("rb") as f:
-            buffer = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
-    else:
-        buffer = d3rlpy.dataset.create_fifo_replay_buffer(1_000_000, env=env)
+    buffer = load_or_create_replay_buffer(buffer_path, env)
     env.reset(seed=seed + int(state["steps_done"]))
     while int(state["steps_done"]) < steps:
         n = min(chunk_steps, steps - int(state["steps_done"]))
@@ -99,7 +96,6 @@ def train_expert(
             state["best"] = {"steps": state["steps_done"], "return": float(np.mean(returns)),
                              "std": float(np.std(returns))}  # fmt: skip
         if keep_buffer:
-            with buffer_path.open("w+b") as f:
-                buffer.dump(f)
+            save_replay_buffer(buffer, buffer_path)
         state_path.write_text(json.dumps(state, indent=2))
     return state

@@ -1,0 +1,29 @@
+"""Replay buffers of online runs on disk, so that a resumed run keeps its collected data.
+
+Shared by ``offline-iq train-expert`` and ``offline-iq fit --online``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import d3rlpy
+
+__all__ = ["REPLAY_CAPACITY", "load_or_create_replay_buffer", "save_replay_buffer"]
+
+REPLAY_CAPACITY = 1_000_000  # transitions kept by a fresh FIFO buffer
+
+
+def load_or_create_replay_buffer(path: Path, env: Any) -> d3rlpy.dataset.ReplayBuffer:
+    """The buffer saved at ``path`` if there is one, else an empty FIFO buffer for ``env``."""
+    if path.exists():
+        with path.open("rb") as f:
+            return d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
+    return d3rlpy.dataset.create_fifo_replay_buffer(REPLAY_CAPACITY, env=env)
+
+
+def save_replay_buffer(buffer: d3rlpy.dataset.ReplayBuffer, path: Path) -> None:
+    """Write ``buffer`` to ``path`` (HDF5, d3rlpy's ``dump``), replacing any earlier file."""
+    with path.open("w+b") as f:
+        buffer.dump(f)
