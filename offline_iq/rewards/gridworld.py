@@ -64,10 +64,9 @@ def learned_policy(algo: DiscreteIQLearn, n_states: int) -> np.ndarray:
     """``softmax(Q(s, .) / temperature)`` for every cell, shape ``(S, A)``."""
     if algo.impl is None:
         raise ValueError("learned_policy needs a fitted algorithm")
-    eye = torch.eye(n_states, device=algo.impl.device)
     with torch.no_grad():
-        q = algo.impl.q_values(eye)
-    return torch.softmax(q / algo.config.temperature, dim=1).cpu().numpy()
+        probs = algo.impl.action_probabilities(torch.eye(n_states, device=algo.impl.device))
+    return probs.cpu().numpy()
 
 
 @dataclasses.dataclass(frozen=True)

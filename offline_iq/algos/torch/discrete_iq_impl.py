@@ -160,10 +160,13 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
         return self.q_values(x).argmax(dim=1)
 
+    def action_probabilities(self, x: TorchObservation) -> torch.Tensor:
+        """The soft-optimal policy ``softmax(Q(s, .) / alpha)``, shape ``(B, A)``."""
+        return torch.softmax(self.q_values(x) / self._temperature, dim=1)
+
     def inner_sample_action(self, x: TorchObservation) -> torch.Tensor:
         """Sample from the soft-optimal policy ``softmax(Q / alpha)``."""
-        probs = torch.softmax(self.q_values(x) / self._temperature, dim=1)
-        return torch.multinomial(probs, 1).reshape(-1)
+        return torch.multinomial(self.action_probabilities(x), 1).reshape(-1)
 
     @property
     def q_function(self) -> nn.ModuleList:
