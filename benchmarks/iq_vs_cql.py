@@ -24,15 +24,14 @@ from offline_iq.data.episodes import TransitionEpisodePicker
 from offline_iq.runtime import quiet_d3rlpy
 
 BATCH = 256
-SCALER: Any = None
 
 
-def build(name: str, data: Any) -> Any:
+def build(name: str, data: Any, scaler: Any) -> Any:
     """``name`` with the shared network, batch size and standardisation, built on ``data``."""
     common: dict[str, Any] = {
         "batch_size": BATCH,
         "encoder_factory": d3rlpy.models.VectorEncoderFactory(),
-        "observation_scaler": SCALER,
+        "observation_scaler": scaler,
     }
     if name == "DiscreteIQLearn":
         config: Any = offline_iq.DiscreteIQLearnConfig(**common)
@@ -56,17 +55,16 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     data = load_minari("cartpole/expert-v0", n_trajectories=5)
-    global SCALER
-    SCALER = data.standard_observation_scaler()
+    scaler = data.standard_observation_scaler()
     plain = d3rlpy.dataset.ReplayBuffer(  # d3rlpy's sampling loop (our picker reads s')
         d3rlpy.dataset.InfiniteBuffer(),
         episodes=list(data.episodes),
         transition_picker=TransitionEpisodePicker(),
     )
     runs = {
-        "DiscreteIQLearn": (build("DiscreteIQLearn", data), data),
-        "DiscreteCQL": (build("DiscreteCQL", plain), plain),
-        "DiscreteCQL, our sampler": (build("DiscreteCQL", data), data),
+        "DiscreteIQLearn": (build("DiscreteIQLearn", data, scaler), data),
+        "DiscreteCQL": (build("DiscreteCQL", plain, scaler), plain),
+        "DiscreteCQL, our sampler": (build("DiscreteCQL", data, scaler), data),
     }
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
