@@ -128,8 +128,12 @@ class IQLearnConfigBase(LearnableConfig):
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: defaults to standardisation fitted on the training data (online: on
-            the demonstrations). From one CartPole trajectory it lifted offline IQ-Learn from
-            395 / 498 / 204 to 500 / 500 / 500 (3 seeds, 5,000 steps); ``None`` turns it off.
+            the demonstrations), clipped to 3 standard deviations
+            (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`). Offline from
+            one CartPole trajectory (5,000 steps, seeds 0-9): >= 494 on every seed, against 124
+            and 399 on seeds 2 and 3 unclipped. Online, pass an unclipped
+            ``StandardObservationScaler()`` (as the online settings do); ``None`` turns scaling
+            off.
     """
 
     observation_scaler: ObservationScaler | None = standard_scaler_field()

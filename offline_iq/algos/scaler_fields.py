@@ -8,21 +8,24 @@ from d3rlpy.preprocessing import (
     ActionScaler,
     MinMaxActionScaler,
     ObservationScaler,
-    StandardObservationScaler,
     make_action_scaler_field,
     make_observation_scaler_field,
 )
+
+from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = ["min_max_action_field", "standard_scaler_field"]
 
 
 def standard_scaler_field() -> ObservationScaler | None:
-    """Observation-scaler field defaulting to a fresh ``StandardObservationScaler``.
+    """Observation-scaler field defaulting to a fresh ``ClippedStandardObservationScaler``.
 
-    Pass ``observation_scaler=None`` to train on raw observations.
+    Pass ``observation_scaler=None`` to train on raw observations, or a plain
+    ``StandardObservationScaler()`` (what the online settings use) to standardise unclipped.
     """
     base: dataclasses.Field[ObservationScaler | None] = make_observation_scaler_field()
-    return dataclasses.field(metadata=base.metadata, default_factory=StandardObservationScaler)
+    factory = ClippedStandardObservationScaler
+    return dataclasses.field(metadata=base.metadata, default_factory=factory)
 
 
 def min_max_action_field() -> ActionScaler | None:

@@ -22,6 +22,7 @@ from d3rlpy.preprocessing import StandardObservationScaler
 from offline_iq.data.episodes import TransitionEpisode, TransitionEpisodePicker
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
+from offline_iq.preprocessing import DEFAULT_OBSERVATION_CLIP, ClippedStandardObservationScaler
 
 __all__ = ["DatasetMetadata", "ExpertReplayBuffer", "TransitionArrays"]
 
@@ -143,8 +144,14 @@ class ExpertReplayBuffer(ReplayBuffer):
             observation_statistics = (observations.mean(axis=0), observations.std(axis=0))
         self.observation_statistics = observation_statistics
 
-    def standard_observation_scaler(self) -> StandardObservationScaler:
-        """A fitted d3rlpy ``StandardObservationScaler`` from :attr:`observation_statistics`.
+    def standard_observation_scaler(
+        self, clip: float | None = DEFAULT_OBSERVATION_CLIP
+    ) -> StandardObservationScaler:
+        """A fitted standardiser from :attr:`observation_statistics`.
+
+        ``clip``: bound on standardised features
+        (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`, the offline
+        default); ``None`` gives d3rlpy's plain ``StandardObservationScaler`` (online settings).
 
         The statistics are those of every state of the selected episodes *before*
         sub-sampling: a feature that barely moves across a handful of sub-sampled states
@@ -152,7 +159,9 @@ class ExpertReplayBuffer(ReplayBuffer):
         be amplified a hundredfold at test time.
         """
         mean, std = self.observation_statistics
-        return StandardObservationScaler(mean=mean.copy(), std=std.copy())
+        if clip is None:
+            return StandardObservationScaler(mean=mean.copy(), std=std.copy())
+        return ClippedStandardObservationScaler(mean=mean.copy(), std=std.copy(), clip=clip)
 
     @property
     def transitions(self) -> TransitionArrays:

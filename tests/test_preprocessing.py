@@ -1,0 +1,63 @@
+"""The clipped standardiser: hand-computed values, numpy/torch agreement, d3rlpy round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import d3rlpy
+import numpy as np
+import pytest
+import torch
+from d3rlpy.preprocessing import StandardObservationScaler
+
+import offline_iq
+from offline_iq.preprocessing import ClippedStandardObservationScaler
+
+
+def _scaler(clip: float = 3.0) -> ClippedStandardObservationScaler:
+    return ClippedStandardObservationScaler(
+        mean=np.array([0.0, 1.0]), std=np.array([0.1, 2.0]), eps=0.0, clip=clip
+    )
+
+
+def test_values_are_standardised_then_clipped() -> None:
+    x = np.array([[0.05, 1.0], [1.0, -9.0], [-0.25, 4.0]], dtype=np.float32)
+    # (x - mean) / std = [[0.5, 0], [10, -5], [-2.5, 1.5]] -> clipped to +-3
+    expected = np.array([[0.5, 0.0], [3.0, -3.0], [-2.5, 1.5]])
+    np.testing.assert_allclose(_scaler().transform_numpy(x), expected, rtol=1e-6)
+    torch_out = _scaler().transform(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(torch_out, expected, rtol=1e-6)
+
+
+def test_inside_the_bound_it_equals_plain_standardisation() -> None:
+    x = np.random.default_rng(0).normal(size=(64, 2)) * [0.1, 2.0] + [0.0, 1.0]
+    plain = StandardObservationScaler(mean=np.array([0.0, 1.0]), std=np.array([0.1, 2.0]), eps=0)
+    wide = _scaler(clip=100.0)
+    np.testing.assert_allclose(wide.transform_numpy(x), plain.transform_numpy(x))
+
+
+@pytest.mark.parametrize("clip", [0.0, -1.0])
+def test_a_non_positive_clip_is_rejected(clip: float) -> None:
+    with pytest.raises(ValueError, match="clip must be > 0"):
+        ClippedStandardObservationScaler(clip=clip)
+
+
+def test_iq_configs_default_to_a_fresh_clipped_scaler() -> None:
+    a, b = offline_iq.DiscreteIQLearnConfig(), offline_iq.IQLearnConfig()
+    for config in (a, b, offline_iq.ValueDICEConfig()):
+        assert isinstance(config.observation_scaler, ClippedStandardObservationScaler)
+        assert config.observation_scaler.clip == 3.0
+    assert a.observation_scaler is not b.observation_scaler  # one instance per config
+
+
+def test_the_clip_survives_save_and_load(tmp_path: Path) -> None:
+    config = offline_iq.DiscreteIQLearnConfig(observation_scaler=_scaler(clip=2.0))
+    algo = config.create(device="cpu:0")
+    algo.create_impl((2,), 3)
+    algo.save(str(tmp_path / "algo.d3"))
+    loaded = d3rlpy.load_learnable(str(tmp_path / "algo.d3"))
+    scaler = loaded.config.observation_scaler
+    assert isinstance(scaler, ClippedStandardObservationScaler)
+    assert scaler.clip == 2.0
+    x = np.array([[1.0, -9.0]], dtype=np.float32)
+    np.testing.assert_allclose(scaler.transform_numpy(x), [[2.0, -2.0]])
