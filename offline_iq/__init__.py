@@ -21,6 +21,7 @@ from offline_iq.data import (
     load_minari,
 )
 from offline_iq.evaluation import evaluate_policy
+from offline_iq.preprocessing import ClippedStandardObservationScaler
 from offline_iq.rewards import RecoveredReward, RecoveredRewardWrapper
 from offline_iq.runtime import set_torch_threads
 
@@ -44,6 +45,7 @@ __all__ = [
     "DatasetNotFoundError",
     "ExpertReplayBuffer",
     "load_minari",
+    "ClippedStandardObservationScaler",
     # evaluation and rewards
     "RecoveredReward",
     "RecoveredRewardWrapper",

@@ -32,31 +32,33 @@ class ClippedStandardObservationScaler(StandardObservationScaler):
     went from 124 / 399 (plain standardisation, seeds 2 / 3) to 500 / 500 with
     :math:`c = 3`, and every one of seeds 0-9 reached >= 494. Online the agent does learn about
     states far from the demonstrations, and clipping hides them (online CartPole, 1 demo: 151 /
-    199 against 469 / 347 unclipped), so online settings use the plain
-    ``StandardObservationScaler``. SB3's ``VecNormalize`` clips standardised observations the
-    same way (at 10).
+    199 against 469 / 373 unclipped), so ``fit_online`` fits an unfitted scaler of this class
+    with ``clip=None`` (plain standardisation); the saved model keeps that setting. SB3's
+    ``VecNormalize`` clips standardised observations the same way (at 10).
 
     Args:
         mean: per-feature mean (fitted from the data when ``None``).
         std: per-feature standard deviation (fitted from the data when ``None``).
         eps: added to ``std`` to avoid dividing by zero.
-        clip: the bound :math:`c` on standardised features (> 0).
+        clip: the bound :math:`c` on standardised features (> 0); ``None`` does not clip.
     """
 
-    clip: float = DEFAULT_OBSERVATION_CLIP
+    clip: float | None = DEFAULT_OBSERVATION_CLIP
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.clip > 0:
-            raise ValueError(f"clip must be > 0, got {self.clip}")
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"clip must be > 0 or None, got {self.clip}")
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """Standardise and clip a tensor."""
-        return super().transform(x).clamp(-self.clip, self.clip)
+        z = super().transform(x)
+        return z if self.clip is None else z.clamp(-self.clip, self.clip)
 
     def transform_numpy(self, x: NDArray) -> NDArray:
         """Standardise and clip an array."""
-        return np.clip(super().transform_numpy(x), -self.clip, self.clip)
+        z = super().transform_numpy(x)
+        return z if self.clip is None else np.clip(z, -self.clip, self.clip)
 
     @staticmethod
     def get_type() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import d3rlpy
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -61,3 +62,36 @@ def test_the_clip_survives_save_and_load(tmp_path: Path) -> None:
     assert scaler.clip == 2.0
     x = np.array([[1.0, -9.0]], dtype=np.float32)
     np.testing.assert_allclose(scaler.transform_numpy(x), [[2.0, -2.0]])
+
+
+def test_clip_none_is_plain_standardisation() -> None:
+    x = np.array([[1.0, -9.0]], dtype=np.float32)
+    np.testing.assert_allclose(_scaler(clip=None).transform_numpy(x), [[10.0, -5.0]])  # type: ignore[arg-type]
+    np.testing.assert_allclose(
+        _scaler(clip=None).transform(torch.as_tensor(x)).numpy(), [[10.0, -5.0]]
+    )  # type: ignore[arg-type]
+
+
+def test_fit_clips_offline_and_fit_online_does_not() -> None:
+    data = offline_iq.load_minari("cartpole/expert-v0", n_trajectories=1)
+    offline = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
+    offline.fit(data, n_steps=2, n_steps_per_epoch=2, show_progress=False,
+                logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
+    assert offline.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
+
+    online = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
+    online.attach_demonstrations(data)
+    env = gym.make("CartPole-v1")
+    online.fit_online(
+        env,
+        buffer=d3rlpy.dataset.create_fifo_replay_buffer(100, env=env),
+        n_steps=20,
+        n_steps_per_epoch=20,
+        update_start_step=10,
+        show_progress=False,
+        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+    )
+    scaler = online.config.observation_scaler
+    assert isinstance(scaler, ClippedStandardObservationScaler)
+    assert scaler.clip is None
+    np.testing.assert_allclose(scaler.mean, data.observation_statistics[0])

@@ -25,6 +25,7 @@ from d3rlpy.preprocessing import StandardObservationScaler
 from d3rlpy.torch_utility import TorchMiniBatch
 
 from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = ["ExpertMixingAlgoBase", "ExpertTorchMiniBatch", "concat_batches", "initial_observations"]
 
@@ -135,7 +136,12 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
             self._mixing = False
 
     def fit_online(self, env: Any, buffer: ReplayBufferBase | None = None, **kwargs: Any) -> None:
-        """d3rlpy's online loop; batches are half replay (policy), half demonstrations."""
+        """d3rlpy's online loop; batches are half replay (policy), half demonstrations.
+
+        An unfitted observation scaler is fitted on the demonstrations; the default clipped one
+        is fitted unclipped (see
+        :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`).
+        """
         if self._demonstrations is None:
             raise ValueError(
                 f"{type(self).__name__}.fit_online needs expert data: call "
@@ -143,19 +149,25 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
             )
         self._check_action_space(detect_action_space_from_env(env), f"environment {env}")
         # standardise observations with the expert data, not random env samples (d3rlpy's
-        # online default); action scalers still come from the env's action space.
-        self._fit_observation_scaler(self._demonstrations)
+        # online default), without clipping; action scalers still come from the env's space.
+        self._fit_observation_scaler(self._demonstrations, online=True)
         self._mixing = True
         try:
             super().fit_online(env, buffer, **kwargs)
         finally:
             self._mixing = False
 
-    def _fit_observation_scaler(self, dataset: ReplayBufferBase) -> None:
-        """Fit an unfitted observation scaler on ``dataset`` (standard: full-episode statistics)."""
+    def _fit_observation_scaler(self, dataset: ReplayBufferBase, online: bool = False) -> None:
+        """Fit an unfitted observation scaler on ``dataset`` (standard: full-episode statistics).
+
+        ``online``: an unfitted :class:`ClippedStandardObservationScaler` is fitted unclipped
+        (``clip=None``): online the agent learns about states far from the demonstrations.
+        """
         scaler = self._config.observation_scaler
         if scaler is None or scaler.built:
             return
+        if online and isinstance(scaler, ClippedStandardObservationScaler):
+            scaler.clip = None
         if isinstance(scaler, StandardObservationScaler) and isinstance(
             dataset, ExpertReplayBuffer
         ):

@@ -131,9 +131,8 @@ class IQLearnConfigBase(LearnableConfig):
             the demonstrations), clipped to 3 standard deviations
             (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`). Offline from
             one CartPole trajectory (5,000 steps, seeds 0-9): >= 494 on every seed, against 124
-            and 399 on seeds 2 and 3 unclipped. Online, pass an unclipped
-            ``StandardObservationScaler()`` (as the online settings do); ``None`` turns scaling
-            off.
+            and 399 on seeds 2 and 3 unclipped. ``fit_online`` fits it unclipped (the agent
+            learns about states far from the demonstrations); ``None`` turns scaling off.
     """
 
     observation_scaler: ObservationScaler | None = standard_scaler_field()

@@ -6,7 +6,6 @@ import d3rlpy
 import gymnasium as gym
 import numpy as np
 import pytest
-from d3rlpy.preprocessing import StandardObservationScaler
 
 import offline_iq
 from offline_iq import load_minari
@@ -54,11 +53,7 @@ def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
     # the paper's online setting (sec. 5.1): value term over expert and policy rows, target net
     quiet_d3rlpy()
     d3rlpy.seed(seed)
-    algo = offline_iq.DiscreteIQLearnConfig(
-        value_objective="value",
-        use_target_network=True,
-        observation_scaler=StandardObservationScaler(),  # unclipped online (see its docstring)
-    )
+    algo = offline_iq.DiscreteIQLearnConfig(value_objective="value", use_target_network=True)
     model = algo.create(device="cpu:0")
     model.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1, seed=seed))
     env = gym.make("CartPole-v1")
