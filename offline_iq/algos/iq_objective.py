@@ -124,7 +124,11 @@ class IQLearnConfigBase(LearnableConfig):
         use_target_network: bootstrap :math:`V(s')` from a Polyak-averaged target network.
         tau: soft-update rate of the target network.
         bounded_targets: clip :math:`V(s')` to the range the reward bound implies (LS-IQ).
-        absorbing: bootstrap terminations from an absorbing state (LS-IQ).
+        absorbing: bootstrap terminations from an absorbing state (LS-IQ). On policy rows it
+            acts only where their targets carry weight: with ``chi2_on_mixture`` or without a
+            target network. With a target network and the :math:`\\chi^2` penalty on expert rows
+            only, policy rows enter the loss as :math:`V(s)` alone and the option changes
+            nothing there (online CartPole: identical curves with and without it).
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: defaults to standardisation fitted on the training data (online: on
