@@ -72,7 +72,7 @@ def test_clip_none_is_plain_standardisation() -> None:
     )  # type: ignore[arg-type]
 
 
-def test_fit_clips_offline_and_fit_online_does_not() -> None:
+def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
     data = offline_iq.load_minari("cartpole/expert-v0", n_trajectories=1)
     offline = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
     offline.fit(data, n_steps=2, n_steps_per_epoch=2, show_progress=False,
@@ -95,3 +95,7 @@ def test_fit_clips_offline_and_fit_online_does_not() -> None:
     assert isinstance(scaler, ClippedStandardObservationScaler)
     assert scaler.clip is None
     np.testing.assert_allclose(scaler.mean, data.observation_statistics[0])
+    online.save(str(tmp_path / "online.d3"))  # the unclipped setting is part of the model
+    reloaded = d3rlpy.load_learnable(str(tmp_path / "online.d3")).config.observation_scaler
+    assert isinstance(reloaded, ClippedStandardObservationScaler)
+    assert reloaded.clip is None
