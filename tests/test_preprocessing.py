@@ -43,11 +43,10 @@ def test_a_non_positive_clip_is_rejected(clip: float) -> None:
         ClippedStandardObservationScaler(clip=clip)
 
 
-def test_iq_configs_default_to_a_fresh_clipped_scaler() -> None:
+def test_configs_default_to_plain_standardisation() -> None:
     a, b = offline_iq.DiscreteIQLearnConfig(), offline_iq.IQLearnConfig()
     for config in (a, b, offline_iq.ValueDICEConfig()):
-        assert isinstance(config.observation_scaler, ClippedStandardObservationScaler)
-        assert config.observation_scaler.clip == 3.0
+        assert type(config.observation_scaler) is StandardObservationScaler
     assert a.observation_scaler is not b.observation_scaler  # one instance per config
 
 
@@ -74,12 +73,15 @@ def test_clip_none_is_plain_standardisation() -> None:
 
 def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
     data = offline_iq.load_minari("cartpole/expert-v0", n_trajectories=1)
-    offline = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
+    clipped = ClippedStandardObservationScaler
+    offline = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
+    offline = offline.create(device="cpu:0")
     offline.fit(data, n_steps=2, n_steps_per_epoch=2, show_progress=False,
                 logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
     assert offline.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
 
-    online = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
+    online = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
+    online = online.create(device="cpu:0")
     online.attach_demonstrations(data)
     env = gym.make("CartPole-v1")
     online.fit_online(

@@ -132,11 +132,12 @@ class IQLearnConfigBase(LearnableConfig):
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: defaults to standardisation fitted on the training data (online: on
-            the demonstrations), clipped to 3 standard deviations
-            (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`). Offline from
-            one CartPole trajectory (5,000 steps, seeds 0-9): >= 494 on every seed, against 124
-            and 399 on seeds 2 and 3 unclipped. ``fit_online`` fits it unclipped (the agent
-            learns about states far from the demonstrations); ``None`` turns scaling off.
+            the demonstrations); ``None`` turns it off.
+            :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler` bounds
+            standardised features at 3 deviations: offline from one CartPole trajectory it
+            reaches >= 494 on each of seeds 0-9 (plain: 124 and 399 on seeds 2 and 3), but it
+            is not the default because it also clips training states where a feature is skewed
+            (see its docstring).
     """
 
     observation_scaler: ObservationScaler | None = standard_scaler_field()

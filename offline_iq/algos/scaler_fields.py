@@ -8,24 +8,22 @@ from d3rlpy.preprocessing import (
     ActionScaler,
     MinMaxActionScaler,
     ObservationScaler,
+    StandardObservationScaler,
     make_action_scaler_field,
     make_observation_scaler_field,
 )
-
-from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = ["min_max_action_field", "standard_scaler_field"]
 
 
 def standard_scaler_field() -> ObservationScaler | None:
-    """Observation-scaler field defaulting to a fresh ``ClippedStandardObservationScaler``.
+    """Observation-scaler field defaulting to a fresh ``StandardObservationScaler``.
 
-    Pass ``observation_scaler=None`` to train on raw observations, or a plain
-    ``StandardObservationScaler()`` (what the online settings use) to standardise unclipped.
+    Pass ``observation_scaler=None`` to train on raw observations, or
+    ``ClippedStandardObservationScaler()`` to bound standardised features.
     """
     base: dataclasses.Field[ObservationScaler | None] = make_observation_scaler_field()
-    factory = ClippedStandardObservationScaler
-    return dataclasses.field(metadata=base.metadata, default_factory=factory)
+    return dataclasses.field(metadata=base.metadata, default_factory=StandardObservationScaler)
 
 
 def min_max_action_field() -> ActionScaler | None:

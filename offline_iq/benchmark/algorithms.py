@@ -1,8 +1,8 @@
 """The algorithms the benchmark and ``offline-iq fit`` know, by short name.
 
 ``bc`` is d3rlpy's own ``BCConfig`` / ``DiscreteBCConfig``; every algorithm gets the same
-observation standardisation (statistics of the selected demonstrations, clipped to 3 standard
-deviations offline, unclipped online) so that only the learning method differs between them.
+observation standardisation (statistics of the selected demonstrations) so that only the
+learning method differs between them.
 """
 
 from __future__ import annotations
@@ -78,16 +78,10 @@ def parse_algorithm(name: str) -> tuple[str, str]:
 
 
 def make_online_config(name: str, data: ExpertReplayBuffer, **overrides: Any) -> LearnableConfig:
-    """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`).
-
-    Observations are standardised with the demonstrations' statistics but not clipped: online the
-    agent learns about states far from the demonstrations (see
-    :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`).
-    """
+    """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`)."""
     if name not in ONLINE_SETTINGS:
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
-    settings: dict[str, Any] = {"observation_scaler": data.standard_observation_scaler(clip=None)}
-    settings.update(ONLINE_SETTINGS[name])
+    settings = dict(ONLINE_SETTINGS[name])
     if data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
         settings.pop("actor_learning_rate", None)
     return make_config(name, data, **{**settings, **overrides})

@@ -22,7 +22,7 @@ from d3rlpy.preprocessing import StandardObservationScaler
 from offline_iq.data.episodes import TransitionEpisode, TransitionEpisodePicker
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
-from offline_iq.preprocessing import DEFAULT_OBSERVATION_CLIP, ClippedStandardObservationScaler
+from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = ["DatasetMetadata", "ExpertReplayBuffer", "TransitionArrays"]
 
@@ -144,14 +144,11 @@ class ExpertReplayBuffer(ReplayBuffer):
             observation_statistics = (observations.mean(axis=0), observations.std(axis=0))
         self.observation_statistics = observation_statistics
 
-    def standard_observation_scaler(
-        self, clip: float | None = DEFAULT_OBSERVATION_CLIP
-    ) -> StandardObservationScaler:
+    def standard_observation_scaler(self, clip: float | None = None) -> StandardObservationScaler:
         """A fitted standardiser from :attr:`observation_statistics`.
 
-        ``clip``: bound on standardised features
-        (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`, the offline
-        default); ``None`` gives d3rlpy's plain ``StandardObservationScaler`` (online settings).
+        ``None`` (default) gives d3rlpy's plain ``StandardObservationScaler``; a ``clip`` gives a
+        :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler` with that bound.
 
         The statistics are those of every state of the selected episodes *before*
         sub-sampling: a feature that barely moves across a handful of sub-sampled states
