@@ -15,7 +15,7 @@ import offline_iq
 from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 
-def _scaler(clip: float = 3.0) -> ClippedStandardObservationScaler:
+def _scaler(clip: float | None = 3.0) -> ClippedStandardObservationScaler:
     return ClippedStandardObservationScaler(
         mean=np.array([0.0, 1.0]), std=np.array([0.1, 2.0]), eps=0.0, clip=clip
     )
@@ -65,23 +65,23 @@ def test_the_clip_survives_save_and_load(tmp_path: Path) -> None:
 
 def test_clip_none_is_plain_standardisation() -> None:
     x = np.array([[1.0, -9.0]], dtype=np.float32)
-    np.testing.assert_allclose(_scaler(clip=None).transform_numpy(x), [[10.0, -5.0]])  # type: ignore[arg-type]
+    np.testing.assert_allclose(_scaler(clip=None).transform_numpy(x), [[10.0, -5.0]])
     np.testing.assert_allclose(
         _scaler(clip=None).transform(torch.as_tensor(x)).numpy(), [[10.0, -5.0]]
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
     data = offline_iq.load_minari("cartpole/expert-v0", n_trajectories=1)
     clipped = ClippedStandardObservationScaler
-    offline = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
-    offline = offline.create(device="cpu:0")
+    config = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
+    offline = config.create(device="cpu:0")
     offline.fit(data, n_steps=2, n_steps_per_epoch=2, show_progress=False,
                 logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
     assert offline.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
 
-    online = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
-    online = online.create(device="cpu:0")
+    config = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
+    online = config.create(device="cpu:0")
     online.attach_demonstrations(data)
     env = gym.make("CartPole-v1")
     online.fit_online(

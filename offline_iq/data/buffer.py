@@ -22,7 +22,6 @@ from d3rlpy.preprocessing import StandardObservationScaler
 from offline_iq.data.episodes import TransitionEpisode, TransitionEpisodePicker
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
-from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = ["DatasetMetadata", "ExpertReplayBuffer", "TransitionArrays"]
 
@@ -144,11 +143,8 @@ class ExpertReplayBuffer(ReplayBuffer):
             observation_statistics = (observations.mean(axis=0), observations.std(axis=0))
         self.observation_statistics = observation_statistics
 
-    def standard_observation_scaler(self, clip: float | None = None) -> StandardObservationScaler:
-        """A fitted standardiser from :attr:`observation_statistics`.
-
-        ``None`` (default) gives d3rlpy's plain ``StandardObservationScaler``; a ``clip`` gives a
-        :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler` with that bound.
+    def standard_observation_scaler(self) -> StandardObservationScaler:
+        """A fitted d3rlpy ``StandardObservationScaler`` from :attr:`observation_statistics`.
 
         The statistics are those of every state of the selected episodes *before*
         sub-sampling: a feature that barely moves across a handful of sub-sampled states
@@ -156,9 +152,7 @@ class ExpertReplayBuffer(ReplayBuffer):
         be amplified a hundredfold at test time.
         """
         mean, std = self.observation_statistics
-        if clip is None:
-            return StandardObservationScaler(mean=mean.copy(), std=std.copy())
-        return ClippedStandardObservationScaler(mean=mean.copy(), std=std.copy(), clip=clip)
+        return StandardObservationScaler(mean=mean.copy(), std=std.copy())
 
     @property
     def transitions(self) -> TransitionArrays:
