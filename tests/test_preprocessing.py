@@ -43,11 +43,16 @@ def test_a_non_positive_clip_is_rejected(clip: float) -> None:
         ClippedStandardObservationScaler(clip=clip)
 
 
-def test_configs_default_to_plain_standardisation() -> None:
-    a, b = offline_iq.DiscreteIQLearnConfig(), offline_iq.IQLearnConfig()
-    for config in (a, b, offline_iq.ValueDICEConfig()):
-        assert type(config.observation_scaler) is StandardObservationScaler
+def test_discrete_iq_clips_by_default_and_the_others_standardise() -> None:
+    a, b = offline_iq.DiscreteIQLearnConfig(), offline_iq.DiscreteIQLearnConfig()
+    for config in (a, b):
+        assert type(config.observation_scaler) is ClippedStandardObservationScaler
+        assert config.observation_scaler.clip == 3.0
     assert a.observation_scaler is not b.observation_scaler  # one instance per config
+    for other in (offline_iq.IQLearnConfig(), offline_iq.ValueDICEConfig()):
+        assert type(other.observation_scaler) is StandardObservationScaler
+    plain = offline_iq.DiscreteIQLearnConfig(observation_scaler=StandardObservationScaler())
+    assert type(plain.observation_scaler) is StandardObservationScaler
 
 
 def test_the_clip_survives_save_and_load(tmp_path: Path) -> None:
@@ -80,8 +85,7 @@ def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
                 logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
     assert offline.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
 
-    config = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
-    online = config.create(device="cpu:0")
+    online = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")  # default
     online.attach_demonstrations(data)
     env = gym.make("CartPole-v1")
     online.fit_online(

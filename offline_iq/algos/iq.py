@@ -15,19 +15,15 @@ from d3rlpy.models.builders import (
 from d3rlpy.models.encoders import EncoderFactory, make_encoder_field
 from d3rlpy.models.q_functions import QFunctionFactory, make_q_func_field
 from d3rlpy.optimizers.optimizers import OptimizerFactory, make_optimizer_field
-from d3rlpy.preprocessing import ActionScaler, MinMaxActionScaler, make_action_scaler_field
+from d3rlpy.preprocessing import ActionScaler
 from d3rlpy.types import Shape
 
 from offline_iq.algos.expert_mixing import ExpertMixingAlgoBase
 from offline_iq.algos.iq_objective import IQLearnConfigBase
+from offline_iq.algos.scaler_fields import min_max_action_field
 from offline_iq.algos.torch.iq_impl import IQLearnImpl, IQLearnModules
 
 __all__ = ["IQLearn", "IQLearnConfig"]
-
-
-def _min_max_action_field() -> ActionScaler | None:
-    base: dataclasses.Field[ActionScaler | None] = make_action_scaler_field()
-    return dataclasses.field(metadata=base.metadata, default_factory=MinMaxActionScaler)
 
 
 @dataclasses.dataclass()
@@ -81,7 +77,7 @@ class IQLearnConfig(IQLearnConfigBase):
     n_value_samples: int = 1
     use_target_network: bool = True
     actor_q_reduction: str = "min"
-    action_scaler: ActionScaler | None = _min_max_action_field()
+    action_scaler: ActionScaler | None = min_max_action_field()
 
     def __post_init__(self) -> None:
         super().__post_init__()

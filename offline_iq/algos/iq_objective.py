@@ -131,13 +131,11 @@ class IQLearnConfigBase(LearnableConfig):
             nothing there (online CartPole: identical curves with and without it).
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
-        observation_scaler: defaults to standardisation fitted on the training data (online: on
-            the demonstrations); ``None`` turns it off.
-            :class:`~offline_iq.preprocessing.ClippedStandardObservationScaler` bounds
-            standardised features at 3 deviations: offline from one CartPole trajectory it
-            reaches >= 494 on each of seeds 0-9 (plain: 124 and 399 on seeds 2 and 3), but it
-            is not the default because it also clips training states where a feature is skewed
-            (see its docstring).
+        observation_scaler: standardisation fitted on the training data (online: on the
+            demonstrations); ``None`` turns it off. Continuous IQ-Learn standardises plainly,
+            discrete IQ-Learn clips the standardised features at 3 deviations
+            (:class:`~offline_iq.preprocessing.ClippedStandardObservationScaler`, whose
+            docstring gives the measurements behind each choice).
     """
 
     observation_scaler: ObservationScaler | None = standard_scaler_field()

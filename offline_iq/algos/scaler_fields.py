@@ -13,7 +13,9 @@ from d3rlpy.preprocessing import (
     make_observation_scaler_field,
 )
 
-__all__ = ["min_max_action_field", "standard_scaler_field"]
+from offline_iq.preprocessing import ClippedStandardObservationScaler
+
+__all__ = ["clipped_scaler_field", "min_max_action_field", "standard_scaler_field"]
 
 
 def standard_scaler_field() -> ObservationScaler | None:
@@ -24,6 +26,14 @@ def standard_scaler_field() -> ObservationScaler | None:
     """
     base: dataclasses.Field[ObservationScaler | None] = make_observation_scaler_field()
     return dataclasses.field(metadata=base.metadata, default_factory=StandardObservationScaler)
+
+
+def clipped_scaler_field() -> ObservationScaler | None:
+    """Observation-scaler field defaulting to a fresh ``ClippedStandardObservationScaler``."""
+    base: dataclasses.Field[ObservationScaler | None] = make_observation_scaler_field()
+    return dataclasses.field(
+        metadata=base.metadata, default_factory=ClippedStandardObservationScaler
+    )
 
 
 def min_max_action_field() -> ActionScaler | None:

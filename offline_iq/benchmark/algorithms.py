@@ -1,8 +1,9 @@
 """The algorithms the benchmark and ``offline-iq fit`` know, by short name.
 
 ``bc`` is d3rlpy's own ``BCConfig`` / ``DiscreteBCConfig``; every algorithm gets the same
-observation standardisation (statistics of the selected demonstrations) so that only the
-learning method differs between them.
+observation scaler (statistics of the selected demonstrations) so that only the learning method
+differs between them. ``auto`` is IQ-Learn's default: standardisation clipped at 3 deviations
+offline with discrete actions, plain standardisation otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import d3rlpy
 from d3rlpy.base import LearnableConfig
+from d3rlpy.preprocessing import ObservationScaler
 
 from offline_iq.algos import (
     DiscreteIQLearnConfig,
@@ -20,15 +22,19 @@ from offline_iq.algos import (
     ValueDICEConfig,
 )
 from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.preprocessing import ClippedStandardObservationScaler
 
 __all__ = [
     "ALGORITHMS",
     "ONLINE_ALGORITHMS",
     "ONLINE_SETTINGS",
+    "SCALERS",
     "algorithm_names",
     "make_config",
     "make_online_config",
+    "observation_scaler",
     "parse_algorithm",
+    "resolve_scaler",
 ]
 
 ConfigFactory = Callable[..., LearnableConfig]
@@ -56,6 +62,7 @@ ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
     "valuedice": {},
 }
 ONLINE_ALGORITHMS = tuple(ONLINE_SETTINGS)
+SCALERS = ("auto", "standard", "clipped", "none")
 ONLINE_SUFFIX = "-online"
 
 
@@ -77,23 +84,70 @@ def parse_algorithm(name: str) -> tuple[str, str]:
     return base, mode
 
 
-def make_online_config(name: str, data: ExpertReplayBuffer, **overrides: Any) -> LearnableConfig:
+def resolve_scaler(data: ExpertReplayBuffer, kind: str = "auto", *, online: bool = False) -> str:
+    """The concrete scaler ``kind`` stands for: ``auto`` is ``clipped`` offline with discrete
+    actions and ``standard`` otherwise (online the agent must tell apart the far states it
+    visits, which a clip would merge)."""
+    if kind not in SCALERS:
+        raise ValueError(f"unknown observation scaler {kind!r}; choose from {', '.join(SCALERS)}")
+    if kind != "auto":
+        return kind
+    discrete = data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE
+    return "clipped" if discrete and not online else "standard"
+
+
+def observation_scaler(
+    data: ExpertReplayBuffer, kind: str = "auto", *, online: bool = False
+) -> ObservationScaler | None:
+    """Observation scaler ``kind`` (one of :data:`SCALERS`) fitted to ``data``'s statistics.
+
+    The statistics are those of every state before sub-sampling
+    (:attr:`~offline_iq.data.buffer.ExpertReplayBuffer.observation_statistics`).
+    """
+    kind = resolve_scaler(data, kind, online=online)
+    if kind == "none":
+        return None
+    if kind == "standard":
+        return data.standard_observation_scaler()
+    mean, std = data.observation_statistics
+    return ClippedStandardObservationScaler(mean=mean.copy(), std=std.copy())
+
+
+def make_online_config(
+    name: str, data: ExpertReplayBuffer, *, scaler: str = "auto", **overrides: Any
+) -> LearnableConfig:
     """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`)."""
     if name not in ONLINE_SETTINGS:
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
     settings = dict(ONLINE_SETTINGS[name])
     if data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
         settings.pop("actor_learning_rate", None)
-    return make_config(name, data, **{**settings, **overrides})
+    return _make(name, data, scaler, True, {**settings, **overrides})
 
 
-def make_config(name: str, data: ExpertReplayBuffer, **overrides: Any) -> LearnableConfig:
-    """Config of algorithm ``name`` for ``data``'s action space, scalers fitted to ``data``."""
+def make_config(
+    name: str, data: ExpertReplayBuffer, *, scaler: str = "auto", **overrides: Any
+) -> LearnableConfig:
+    """Config of algorithm ``name`` for ``data``'s action space, scalers fitted to ``data``.
+
+    ``scaler`` picks the observation scaler (:func:`observation_scaler`); so does a string
+    ``observation_scaler`` override (``offline-iq fit -o observation_scaler=clipped``).
+    """
+    return _make(name, data, scaler, False, overrides)
+
+
+def _make(
+    name: str, data: ExpertReplayBuffer, scaler: str, online: bool, overrides: dict[str, Any]
+) -> LearnableConfig:
     if name not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}")
+    overrides = dict(overrides)
+    if isinstance(overrides.get("observation_scaler"), str):
+        scaler = overrides.pop("observation_scaler")
     discrete = data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE
     factory = ALGORITHMS[name][0 if discrete else 1]
-    scalers: dict[str, Any] = {"observation_scaler": data.standard_observation_scaler()}
+    obs_scaler = observation_scaler(data, scaler, online=online)
+    scalers: dict[str, Any] = {"observation_scaler": obs_scaler}
     if not discrete:
         scalers["action_scaler"] = d3rlpy.preprocessing.MinMaxActionScaler(
             minimum=data.metadata.action_space.low,  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 
-from offline_iq.benchmark.algorithms import parse_algorithm
+from offline_iq.benchmark.algorithms import SCALERS, parse_algorithm
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -44,11 +44,12 @@ class Cell:
     steps: int
     eval_episodes: int
     mode: str = "offline"
+    scaler: str = "auto"
 
     def key(self) -> str:
         return (
             f"{self.dataset}|{self.algo}|{self.mode}|n{self.n_trajectories}|k{self.subsample}"
-            f"|s{self.seed}|t{self.steps}|e{self.eval_episodes}"
+            f"|s{self.seed}|t{self.steps}|e{self.eval_episodes}|o{self.scaler}"
         )
 
 
@@ -62,11 +63,14 @@ def make_grid(
     eval_episodes: int,
     subsample: int | None = None,
     no_subsample: bool = False,
+    scaler: str = "auto",
 ) -> list[Cell]:
     """Every combination, ordered so that each seed's cells come together (results fill in).
 
     An algorithm named ``<name>-online`` (e.g. ``iq-online``) gives online cells: ``steps``
     environment steps of ``fit_online`` with the selected trajectories as demonstrations.
+    ``scaler`` is the observation scaler of every cell (see
+    :func:`~offline_iq.benchmark.algorithms.observation_scaler`).
     """
     for name, values in (("trajectories", trajectories), ("seeds", seeds)):
         if not values:
@@ -77,9 +81,11 @@ def make_grid(
         raise ValueError("steps and eval_episodes must be >= 1")
     if subsample is not None and subsample < 1:
         raise ValueError(f"subsample must be >= 1, got {subsample}")
+    if scaler not in SCALERS:
+        raise ValueError(f"unknown observation scaler {scaler!r}; choose from {', '.join(SCALERS)}")
     parsed = [parse_algorithm(name) for name in algos]  # fails early on an unknown name
     cells = []
     for seed, dataset, n, (algo, mode) in itertools.product(seeds, datasets, trajectories, parsed):
         k = 1 if no_subsample else (subsample or default_subsample(dataset))
-        cells.append(Cell(dataset, algo, n, seed, k, steps, eval_episodes, mode))
+        cells.append(Cell(dataset, algo, n, seed, k, steps, eval_episodes, mode, scaler))
     return cells

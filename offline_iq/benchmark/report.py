@@ -13,7 +13,7 @@ __all__ = ["plot_results", "summarize", "to_markdown"]
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of final/best raw and normalised returns per grid point."""
-    keys = ["dataset", "mode", "subsample", "n_trajectories", "algo"]
+    keys = ["dataset", "mode", "subsample", "n_trajectories", "algo", "scaler"]
     grouped = frame.groupby(keys)
     out = grouped.agg(
         seeds=("seed", "nunique"),
@@ -29,9 +29,12 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         ref_max=("ref_max_score", "first"),
     )
     out = out.fillna({"final_std": 0.0, "norm_std": 0.0}).reset_index()
-    # one column / line per learner: online cells read "iq-online" beside offline "iq" and "bc"
+    # one column / line per learner: online cells read "iq-online" beside offline "iq" and "bc";
+    # where one learner ran with several observation scalers, "iq [clipped]" and so on
+    several = bool((out.groupby(["algo", "mode"])["scaler"].nunique() > 1).any())
     out["learner"] = [
-        a if m == "offline" else f"{a}-{m}" for a, m in zip(out["algo"], out["mode"], strict=True)
+        (a if m == "offline" else f"{a}-{m}") + (f" [{o}]" if several else "")
+        for a, m, o in zip(out["algo"], out["mode"], out["scaler"], strict=True)
     ]
     return out
 

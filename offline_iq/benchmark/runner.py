@@ -9,7 +9,7 @@ from typing import Any
 import d3rlpy
 import numpy as np
 
-from offline_iq.benchmark.algorithms import make_config, make_online_config
+from offline_iq.benchmark.algorithms import make_config, make_online_config, resolve_scaler
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data import load_minari
 from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
@@ -35,6 +35,7 @@ class CellResult:
     seed: int
     steps: int
     eval_episodes: int
+    scaler: str
     transitions: int
     final_return: float
     final_return_std: float
@@ -66,7 +67,7 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
     d3rlpy.seed(cell.seed)
     online = cell.mode == "online"
     make = make_online_config if online else make_config
-    algo: Any = make(cell.algo, data).create(device=device)
+    algo: Any = make(cell.algo, data, scaler=cell.scaler).create(device=device)
     env = meta.make_env(eval_env=True)
     per_eval = max(cell.steps // EVAL_POINTS, 1)
     evaluations: list[np.ndarray] = []
@@ -116,6 +117,7 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         seed=cell.seed,
         steps=per_eval * EVAL_POINTS,
         eval_episodes=cell.eval_episodes,
+        scaler=resolve_scaler(data, cell.scaler, online=online),
         transitions=len(data.transitions),
         final_return=final,
         final_return_std=float(evaluations[-1].std()),

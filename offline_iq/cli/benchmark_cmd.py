@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from offline_iq.benchmark.algorithms import parse_algorithm
+from offline_iq.benchmark.algorithms import SCALERS, parse_algorithm
 from offline_iq.benchmark.cells import (
     DEFAULT_ALGORITHMS,
     DEFAULT_DATASETS,
@@ -57,6 +57,13 @@ def benchmark(
     no_subsample: Annotated[
         bool, typer.Option("--no-subsample", help="Keep every transition.")
     ] = False,
+    scaler: Annotated[
+        str,
+        typer.Option(
+            help="Observation scaler of every algorithm: auto (clipped offline with discrete "
+            "actions, else standard), standard, clipped or none."
+        ),
+    ] = "auto",
     out: Annotated[Path, typer.Option(help="Results folder (CSV, markdown, PNG).")] = Path(
         "runs/benchmark"
     ),
@@ -73,6 +80,10 @@ def benchmark(
             parse_algorithm(name)
         except ValueError as err:
             raise typer.BadParameter(str(err)) from err
+    if scaler not in SCALERS:
+        raise typer.BadParameter(
+            f"unknown observation scaler {scaler!r}; choose from {', '.join(SCALERS)}"
+        )
     if executor not in EXECUTORS:
         raise typer.BadParameter(
             f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"
@@ -91,6 +102,7 @@ def benchmark(
         eval_episodes=eval_episodes,
         subsample=subsample,
         no_subsample=no_subsample,
+        scaler=scaler,
     )
     store = ResultsStore(out / "results.csv")
     done = store.done_keys()

@@ -66,7 +66,8 @@ def fit(
         typer.Option(
             "--option",
             "-o",
-            help="Config field override KEY=VALUE (repeatable), e.g. -o absorbing=true.",
+            help="Config field override KEY=VALUE (repeatable), e.g. -o absorbing=true; "
+            "-o observation_scaler=standard|clipped|none picks the observation scaler.",
         ),
     ] = None,
 ) -> None:
@@ -102,7 +103,7 @@ def fit(
         overrides = parse_options(option or [])
         try:
             model = make(algo, data, **overrides).create(device=device)
-        except TypeError as err:  # an unknown field name
+        except (TypeError, ValueError) as err:  # an unknown field name or value
             raise typer.BadParameter(f"bad --option for {algo}: {err}") from err
         state = {
             "dataset": dataset,

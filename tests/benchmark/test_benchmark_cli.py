@@ -50,6 +50,7 @@ def test_benchmark_writes_csv_table_and_plot(tmp_path: Path) -> None:
         (["--trajectories", "0"], "trajectories must be positive integers"),
         (["--seeds", "0"], "greater than or equal to 1"),
         (["--executor", "slurm"], "unknown executor 'slurm'"),
+        (["--scaler", "minmax"], "unknown observation scaler 'minmax'"),
     ],
 )
 def test_benchmark_bad_arguments(args: list[str], message: str, tmp_path: Path) -> None:
@@ -148,3 +149,9 @@ def test_fit_options_override_config_fields(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "bad --option for iq" in " ".join(bad.output.split())
     shape = runner.invoke(app, [*args[:-2], "-o", "alpha", "--out", str(tmp_path / "bad2")])
     assert shape.exit_code != 0 and "KEY=VALUE" in shape.output
+    plain = [*args[:-2], "-o", "observation_scaler=standard", "--out", str(tmp_path / "plain")]
+    assert runner.invoke(app, plain).exit_code == 0
+    scaler = d3rlpy.load_learnable(str(tmp_path / "plain" / "checkpoint.d3")).config
+    assert type(scaler.observation_scaler) is d3rlpy.preprocessing.StandardObservationScaler
+    odd = runner.invoke(app, [*args[:-2], "-o", "observation_scaler=odd", "--out", str(out / "x")])
+    assert odd.exit_code != 0 and "unknown observation scaler 'odd'" in odd.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,11 +15,11 @@ from offline_iq.benchmark.results import ResultsStore
 from offline_iq.benchmark.runner import CellResult
 
 
-def fake_result(cell: Cell, final: float = 100.0) -> CellResult:
+def fake_result(cell: Cell, final: float = 100.0, scaler: str = "clipped") -> CellResult:
     return CellResult(
         key=cell.key(), dataset=cell.dataset, algo=cell.algo, mode=cell.mode,
         n_trajectories=cell.n_trajectories, subsample=cell.subsample, seed=cell.seed,
-        steps=cell.steps, eval_episodes=cell.eval_episodes, transitions=25,
+        steps=cell.steps, eval_episodes=cell.eval_episodes, scaler=scaler, transitions=25,
         final_return=final, final_return_std=1.0, best_return=final + 10,
         final_normalized=final / 500, best_normalized=(final + 10) / 500,
         ref_min_score=0.0, ref_max_score=500.0, wall_time_s=1.0, grad_steps_per_s=100.0,
@@ -45,6 +46,7 @@ def test_grid_uses_the_papers_subsampling_unless_told_otherwise() -> None:
         ({"seeds": []}, "seeds is empty"),
         ({"steps": 0}, "steps and eval_episodes must be >= 1"),
         ({"subsample": 0}, "subsample must be >= 1"),
+        ({"scaler": "minmax"}, "unknown observation scaler 'minmax'"),
     ],
 )
 def test_grid_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
@@ -80,6 +82,11 @@ def test_report_table_and_plot(tmp_path: Path) -> None:
     table = to_markdown(summary)
     assert "| 1 | 0.41 ± 0.01 [205.0] | 0.91 ± 0.01 [455.0] |" in table
     assert plot_results(summary, tmp_path / "p.png").stat().st_size > 1000
+    # one learner run with two scalers in one file: the columns say which is which
+    plain = [dataclasses.asdict(fake_result(c, 100.0, "standard")) for c in cells if c.algo == "iq"]
+    both = summarize(pd.concat([frame, pd.DataFrame(plain)]))
+    assert set(both.learner) == {"iq [clipped]", "iq [standard]", "bc [clipped]"}
+    assert "| iq [clipped] | iq [standard] |" in to_markdown(both)
 
 
 def test_online_configs_and_algorithm_names() -> None:
@@ -101,3 +108,34 @@ def test_online_configs_and_algorithm_names() -> None:
     grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
     assert [(c.algo, c.mode) for c in grid] == [("iq", "offline"), ("iq", "online")]
     assert grid[0].key() != grid[1].key()
+
+
+def test_the_scaler_follows_the_learners_default_unless_named() -> None:
+    from d3rlpy.preprocessing import StandardObservationScaler
+
+    from offline_iq.benchmark.algorithms import make_config, make_online_config
+    from offline_iq.data import load_minari
+    from offline_iq.preprocessing import ClippedStandardObservationScaler
+
+    cartpole = load_minari("cartpole/expert-v0", n_trajectories=1, subsample=20)
+    pendulum = load_minari("pendulum/expert-v0", n_trajectories=1)
+    mean, std = cartpole.observation_statistics  # every state, before sub-sampling
+    for name in ("iq", "bc", "valuedice"):  # the same preprocessing for every algorithm
+        scaler = make_config(name, cartpole).observation_scaler  # type: ignore[attr-defined]
+        assert type(scaler) is ClippedStandardObservationScaler and scaler.clip == 3.0
+        np.testing.assert_allclose(scaler.mean, mean)
+        np.testing.assert_allclose(scaler.std, std)
+        plain = make_config(name, pendulum).observation_scaler  # type: ignore[attr-defined]
+        assert type(plain) is StandardObservationScaler
+    online = make_online_config("iq", cartpole).observation_scaler  # type: ignore[attr-defined]
+    assert type(online) is StandardObservationScaler  # online: never clipped by default
+    assert make_config("iq", cartpole, scaler="none").observation_scaler is None  # type: ignore[attr-defined]
+    named = make_config("iq", pendulum, scaler="clipped").observation_scaler  # type: ignore[attr-defined]
+    assert type(named) is ClippedStandardObservationScaler
+    by_option = make_config("iq", cartpole, observation_scaler="standard")
+    assert type(by_option.observation_scaler) is StandardObservationScaler  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="unknown observation scaler 'robust'"):
+        make_config("iq", cartpole, scaler="robust")
+    keys = {c.key() for s in ("auto", "standard") for c in make_grid(
+        ["a/b-v0"], ["iq"], [1], [0], steps=1, eval_episodes=1, scaler=s)}  # fmt: skip
+    assert len(keys) == 2  # results with another scaler are never reused
