@@ -58,10 +58,12 @@ ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
         "use_target_network": True,
         "absorbing": True,
         "actor_learning_rate": 3e-5,
+        "q_filter_bc_weight": 0.0,  # the paper's actor (the online figures were measured so)
     },
     "valuedice": {},
 }
 ONLINE_ALGORITHMS = tuple(ONLINE_SETTINGS)
+CONTINUOUS_ONLY = ("actor_learning_rate", "q_filter_bc_weight")  # actor fields
 SCALERS = ("auto", "standard", "clipped", "none")
 ONLINE_SUFFIX = "-online"
 
@@ -121,7 +123,8 @@ def make_online_config(
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
     settings = dict(ONLINE_SETTINGS[name])
     if data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
-        settings.pop("actor_learning_rate", None)
+        for key in CONTINUOUS_ONLY:
+            settings.pop(key, None)
     return _make(name, data, scaler, True, {**settings, **overrides})
 
 

@@ -76,7 +76,8 @@ def fit(
     With ``--online ENV_ID`` (IQ-Learn or ValueDICE), DATASET supplies the demonstrations and
     ``--steps`` counts environment steps (the replay buffer is checkpointed too); batches are half
     replay, half expert, with the paper's online settings (value over expert and policy rows, chi2
-    on the mixture, target network, and for continuous actions actor learning rate 3e-5) plus an
+    on the mixture, target network, and for continuous actions actor learning rate 3e-5 and no
+    Q-filtered behaviour cloning) plus an
     absorbing state for terminations (see ``offline_iq.benchmark.algorithms.ONLINE_SETTINGS``).
     """
     if algo not in ALGORITHMS:

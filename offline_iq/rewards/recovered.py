@@ -118,7 +118,12 @@ class RecoveredReward:
 
     @classmethod
     def from_algo(cls, algo: Any, *, n_samples: int = 64, seed: int = 0) -> RecoveredReward:
-        """Extract the reward of a fitted ``DiscreteIQLearn`` or ``IQLearn``."""
+        """Extract the reward of a fitted ``DiscreteIQLearn`` or ``IQLearn``.
+
+        For ``IQLearn``, a model trained with the paper's actor (``q_filter_bc_weight=0``)
+        gives the more faithful reward (Pendulum per-episode Pearson 0.915 against 0.642 with
+        the default Q-filtered behaviour cloning).
+        """
         from offline_iq.algos import DiscreteIQLearn, IQLearn
 
         if algo.impl is None:

@@ -45,6 +45,12 @@ CASES = [
         "iq", lambda: offline_iq.IQLearnConfig(batch_size=32), "pendulum/expert-v0", "Pendulum-v1"
     ),
     Case(
+        "iq_paper_actor",  # no Q-filtered behaviour cloning
+        lambda: offline_iq.IQLearnConfig(batch_size=32, q_filter_bc_weight=0.0),
+        "pendulum/expert-v0",
+        "Pendulum-v1",
+    ),
+    Case(
         "discrete_iq_chi2_plus_gp",
         lambda: offline_iq.DiscreteIQLearnConfig(batch_size=32, gradient_penalty=True),
         "acrobot/expert-v0",
@@ -109,6 +115,9 @@ def test_fit_predict_save_load(case: Case, tmp_path: Path) -> None:
     )
     for metric in metrics:  # logged per step by d3rlpy's CSV logger
         assert (tmp_path / "logs" / "run" / f"{metric}.csv").is_file()
+    if getattr(algo.config, "q_filter_bc_weight", 0.0) > 0:
+        used = (tmp_path / "logs" / "run" / "bc_fraction.csv").read_text().splitlines()
+        assert 0.0 <= float(used[-1].split(",")[-1]) <= 1.0  # share of rows cloned, logged
     obs = data.transitions.observations[:16]
     actions = algo.predict(obs)
     space = data.metadata.action_space

@@ -83,12 +83,14 @@ def test_iq_mountaincar_continuous(seed: int) -> None:
     assert ret >= 85, f"seed {seed}: {ret}"
 
 
-# Measured: seed 0 -778 (-567 with the clipped scaler); BC on the same data: -131 / -143 / -361
-# on seeds 0-2 (seed 2's five trajectories start near upright: no swing-up to imitate).
-@pytest.mark.xfail(strict=True, reason="measured -778 on seed 0 (issue 3)")
-def test_iq_pendulum_five_trajectories() -> None:
-    ret = _offline_return(offline_iq.IQLearnConfig(), "pendulum/expert-v0", 5, 6000, seed=0)
-    assert ret >= -200, f"seed 0: {ret}"
+# Measured (default config, evaluations at 2k / 4k / 6k steps): seed 0 -132.2 / -133.0 / -132.8,
+# seed 1 -1384.2 / -561.2 / -156.8. Without the Q-filtered behaviour-cloning term (the paper's
+# actor, q_filter_bc_weight=0): seed 0 -778. Seed 2 is not asked: its five trajectories all start
+# near upright (no swing-up to imitate; BC reaches only -361 there).
+@pytest.mark.parametrize("seed", [0, 1])
+def test_iq_pendulum_five_trajectories(seed: int) -> None:
+    ret = _offline_return(offline_iq.IQLearnConfig(), "pendulum/expert-v0", 5, 6000, seed)
+    assert ret >= -200, f"seed {seed}: {ret}"
 
 
 def test_evaluate_policy_matches_a_known_controller() -> None:

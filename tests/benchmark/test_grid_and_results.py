@@ -105,6 +105,7 @@ def test_online_configs_and_algorithm_names() -> None:
         assert config.value_objective == "value" and config.chi2_on_mixture  # type: ignore[attr-defined]
         assert config.use_target_network and config.absorbing  # type: ignore[attr-defined]
     assert continuous.actor_learning_rate == 3e-5  # type: ignore[attr-defined]
+    assert continuous.q_filter_bc_weight == 0.0  # type: ignore[attr-defined]
     grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
     assert [(c.algo, c.mode) for c in grid] == [("iq", "offline"), ("iq", "online")]
     assert grid[0].key() != grid[1].key()

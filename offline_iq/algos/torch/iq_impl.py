@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
@@ -43,18 +45,22 @@ class PolicySamples:
     """``K`` actions per state from the squashed-Gaussian policy.
 
     ``actions``: ``(B * K, A)``, state-major (row ``b * K + k`` is sample ``k`` of state ``b``);
-    ``log_probs``: ``(B, K, 1)``.
+    ``log_probs``: ``(B, K, 1)``; ``mean_actions``: ``tanh`` of the Gaussian's mean, ``(B, A)``
+    (the deterministic action ``predict`` returns).
     """
 
     actions: torch.Tensor
     log_probs: torch.Tensor
+    mean_actions: torch.Tensor
 
     @property
     def n(self) -> int:
         return int(self.log_probs.shape[1])
 
     def detach(self) -> PolicySamples:
-        return PolicySamples(self.actions.detach(), self.log_probs.detach())
+        return PolicySamples(
+            self.actions.detach(), self.log_probs.detach(), self.mean_actions.detach()
+        )
 
 
 class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
@@ -88,6 +94,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         tau: float,
         n_value_samples: int,
         actor_q_reduction: str = "min",
+        q_filter_bc_weight: float = 0.0,
         target_entropy: float | None = None,
         device: str,
     ) -> None:
@@ -104,6 +111,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._tau = tau
         self._n_value_samples = n_value_samples
         self._actor_q_reduction = actor_q_reduction
+        self._q_filter_bc_weight = q_filter_bc_weight
         self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
 
@@ -118,9 +126,12 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
 
     def policy_samples(self, x: torch.Tensor, n: int) -> PolicySamples:
         """``n`` reparameterised samples per state of ``x`` from one policy forward pass."""
-        dist = build_squashed_gaussian_distribution(self._modules.policy(x))
+        action = self._modules.policy(x)
+        dist = build_squashed_gaussian_distribution(action)
         actions, log_probs = dist.sample_n_with_log_prob(n)  # (B, n, A), (B, n, 1)
-        return PolicySamples(actions.reshape(-1, actions.shape[-1]), log_probs)
+        return PolicySamples(
+            actions.reshape(-1, actions.shape[-1]), log_probs, torch.tanh(action.mu)
+        )
 
     def soft_v_from_q(self, q: torch.Tensor, samples: PolicySamples) -> torch.Tensor:
         """``V(s)`` per critic, ``(N, B, 1)``, from ``q = Q(s, a_k)`` of shape ``(N, B * K, 1)``."""
@@ -245,19 +256,59 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         """
         if samples is None:
             samples = self.policy_samples(obs, self._n_value_samples)
+        with self._frozen_critics():
+            q = self._q_func_forwarder.compute_expected_q(
+                obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
+            )
+        q = q.view(-1, samples.n, 1)
+        loss = (self.temperature.detach() * samples.log_probs - q).mean()
+        return loss, samples.log_probs
+
+    def compute_q_filter_bc_loss(
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Q-filtered behaviour cloning (Nair et al., 2018) and the fraction of rows it uses.
+
+        .. math::
+
+            \overline{|Q|} \, \frac{1}{|E|} \sum_{(s, a) \in E}
+                \mathbb{1}\big[Q(s, a) > Q(s, \bar a(s))\big] \, \lVert \bar a(s) - a \rVert^2,
+            \qquad \bar a(s) = \tanh \mu(s),
+
+        over the batch's expert rows :math:`E`: the actor's deterministic action is pulled
+        toward the expert's only where the critic (reduced by ``actor_q_reduction``) rates the
+        expert action higher, a policy-improvement step the critic agrees with.
+        :math:`\overline{|Q|}`, the batch mean of :math:`|Q(s, \bar a(s))|` (no gradient),
+        keeps the balance with the SAC term's :math:`Q` independent of the scale of :math:`Q`
+        (as TD3+BC normalises, Fujimoto & Gu, 2021); IQ-Learn's Q levels drift as it trains.
+        """
+        obs = batch.observations
+        assert isinstance(obs, torch.Tensor)
+        is_expert = batch.expert_mask()
+        mean_actions = samples.mean_actions
+        with torch.no_grad():
+            both = self._q_func_forwarder.compute_expected_q(
+                torch.cat([obs, obs]),
+                torch.cat([batch.actions, mean_actions.detach()]),
+                self._actor_q_reduction,
+            )
+            q_expert, q_policy = torch.split(both, obs.shape[0])
+            use = (q_expert > q_policy).reshape(-1) & is_expert
+            scale = q_policy.abs().mean()
+        squared = ((mean_actions - batch.actions) ** 2).sum(dim=1)
+        n_expert = is_expert.sum().clamp(min=1)
+        return scale * (squared * use).sum() / n_expert, use.sum() / n_expert
+
+    @contextlib.contextmanager
+    def _frozen_critics(self) -> Iterator[None]:
         params = list(self._modules.q_funcs.parameters())
         for p in params:
             p.requires_grad_(False)
         try:
-            q = self._q_func_forwarder.compute_expected_q(
-                obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
-            )
+            yield
         finally:
             for p in params:
                 p.requires_grad_(True)
-        q = q.view(-1, samples.n, 1)
-        loss = (self.temperature.detach() * samples.log_probs - q).mean()
-        return loss, samples.log_probs
 
     def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
         assert isinstance(batch, ExpertTorchMiniBatch)
@@ -274,7 +325,12 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
 
         mods.actor_optim.zero_grad()
         actor_loss, log_prob = self.compute_actor_loss(obs, samples)
-        actor_loss.backward()
+        bc_loss, bc_fraction = torch.zeros(()), torch.zeros(())
+        if self._q_filter_bc_weight > 0:
+            bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)
+            (actor_loss + self._q_filter_bc_weight * bc_loss).backward()
+        else:
+            actor_loss.backward()
         mods.actor_optim.step()
 
         temp_loss = torch.zeros(())
@@ -293,6 +349,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             "chi2_loss": float(critic_loss.chi2_loss.detach()),
             "gp_loss": float(critic_loss.gp_loss),
             "actor_loss": float(actor_loss.detach()),
+            "bc_loss": float(bc_loss.detach()),
+            "bc_fraction": float(bc_fraction),
             "temp": float(self.temperature.detach()),
             "temp_loss": float(temp_loss.detach()),
             "q_expert": float(q_expert),

@@ -1,0 +1,59 @@
+"""The Q-filtered behaviour-cloning term of continuous IQ-Learn, on a hand-computed case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+import offline_iq
+from offline_iq.algos.torch.iq_impl import IQLearnImpl, PolicySamples
+
+
+class PeakedQ:
+    """Q(s, a) = -(a - 0.5)^2 whatever the state: the best action is 0.5."""
+
+    def compute_expected_q(self, x: torch.Tensor, a: torch.Tensor, reduction: str) -> torch.Tensor:
+        return -((a - 0.5) ** 2)
+
+
+class Batch:
+    def __init__(self, actions: list[float], is_expert: list[bool]) -> None:
+        self.observations = torch.zeros(len(actions), 2)
+        self.actions = torch.tensor(actions).reshape(-1, 1)
+        self._mask = torch.tensor(is_expert)
+
+    def expert_mask(self) -> torch.Tensor:
+        return self._mask
+
+
+def _impl(weight: float = 1.0) -> IQLearnImpl:
+    algo = offline_iq.IQLearnConfig(q_filter_bc_weight=weight).create(device="cpu:0")
+    algo.create_impl((2,), 1)
+    impl = algo.impl
+    assert isinstance(impl, IQLearnImpl)
+    impl._q_func_forwarder = PeakedQ()  # type: ignore[assignment]
+    return impl
+
+
+def test_only_expert_rows_the_critic_prefers_are_cloned() -> None:
+    # rows: expert a = 0.4, 0.9, -0.2 and a policy row; the actor's mean actions 0.0, 0.5, 0.1, 0.0
+    # Q(s, a_E) = -0.01, -0.16, -0.49; Q(s, mean) = -0.25, 0, -0.16: only row 0 prefers a_E
+    batch: Any = Batch([0.4, 0.9, -0.2, 0.5], [True, True, True, False])
+    mean = torch.tensor([[0.0], [0.5], [0.1], [0.0]], requires_grad=True)
+    samples = PolicySamples(torch.zeros(4, 1), torch.zeros(4, 1, 1), mean)
+    loss, fraction = _impl().compute_q_filter_bc_loss(batch, samples)
+    # (0.0 - 0.4)^2 over 3 expert rows, times mean |Q(s, mean)| = (0.25 + 0 + 0.16 + 0.25) / 4
+    scale = 0.66 / 4
+    assert float(loss) == pytest.approx(scale * 0.16 / 3)
+    assert float(fraction) == pytest.approx(1 / 3)
+    loss.backward()
+    assert mean.grad is not None
+    expected = torch.tensor([[scale * 2 * (0.0 - 0.4) / 3], [0.0], [0.0], [0.0]])
+    torch.testing.assert_close(mean.grad, expected)
+
+
+def test_a_negative_weight_is_rejected() -> None:
+    with pytest.raises(ValueError, match="q_filter_bc_weight must be >= 0"):
+        offline_iq.IQLearnConfig(q_filter_bc_weight=-1.0)
