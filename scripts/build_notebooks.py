@@ -71,7 +71,7 @@ build(
         ("md", "# The benchmark: committed results, figures, and extending the grid"),
         (
             "code",
-            'from pathlib import Path\nimport pandas as pd\nfrom offline_iq.benchmark.report import summarize, to_markdown, plot_results\n\nROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()\nframe = pd.read_csv(ROOT / "results" / "offline-v0" / "results.csv")\nprint(len(frame), "cells;", frame.seed.nunique(), "seeds")\nsummary = summarize(frame)\nprint(to_markdown(summary))',
+            'from pathlib import Path\nimport pandas as pd\nfrom offline_iq.benchmark.report import summarize, to_markdown, plot_results\n\nROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()\nframe = pd.read_csv(ROOT / "results" / "offline-v1" / "results.csv")\nprint(len(frame), "cells;", frame.seed.nunique(), "seeds")\nsummary = summarize(frame)\nprint(to_markdown(summary))',
         ),
         (
             "code",

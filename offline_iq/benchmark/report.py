@@ -12,7 +12,12 @@ __all__ = ["plot_results", "summarize", "to_markdown"]
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of final/best raw and normalised returns per grid point."""
+    """Mean and std over seeds of final/best raw and normalised returns per grid point.
+
+    Results files written before the observation scaler was recorded read as ``unrecorded``.
+    """
+    if "scaler" not in frame.columns:
+        frame = frame.assign(scaler="unrecorded")
     keys = ["dataset", "mode", "subsample", "n_trajectories", "algo", "scaler"]
     grouped = frame.groupby(keys)
     out = grouped.agg(

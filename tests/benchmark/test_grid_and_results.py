@@ -87,6 +87,8 @@ def test_report_table_and_plot(tmp_path: Path) -> None:
     both = summarize(pd.concat([frame, pd.DataFrame(plain)]))
     assert set(both.learner) == {"iq [clipped]", "iq [standard]", "bc [clipped]"}
     assert "| iq [clipped] | iq [standard] |" in to_markdown(both)
+    old = summarize(frame.drop(columns="scaler"))  # a file from before the scaler was recorded
+    assert set(old.scaler) == {"unrecorded"} and set(old.learner) == {"iq", "bc"}
 
 
 def test_online_configs_and_algorithm_names() -> None:
