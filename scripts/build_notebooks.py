@@ -53,7 +53,7 @@ build(
         ),
         (
             "md",
-            "`make_config` gives every learner the same observation standardisation, so only the method differs.",
+            "`make_config` gives every learner the same observation scaler (with discrete actions, standardisation clipped at 3 deviations, IQ-Learn's default), so only the method differs.",
         ),
         (
             "code",

@@ -70,7 +70,9 @@ class IQLearnConfig(IQLearnConfigBase):
             dip while the critic rates the expert action higher). Offline, 5 Pendulum
             trajectories, 6,000 steps, seeds 0 / 1: -778 / -745 with 0, -132.8 / -156.8 with 1;
             Hopper, 5 trajectories, 5,000 steps, 3 seeds: 0.16 of the expert with 0, 0.71 with 1
-            (one seed of three at 0.07); HalfCheetah: 0.64 and 0.90.
+            (one seed of three at 0.07); HalfCheetah: 0.64 and 0.90. Ignored with
+            ``state_only`` (it needs the expert's actions). For reward recovery use 0 (see
+            :meth:`~offline_iq.rewards.RecoveredReward.from_algo`).
     """
 
     batch_size: int = 256
@@ -169,7 +171,8 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             tau=cfg.tau,
             n_value_samples=cfg.n_value_samples,
             actor_q_reduction=cfg.actor_q_reduction,
-            q_filter_bc_weight=cfg.q_filter_bc_weight,
+            # state-only imitation never sees expert actions, so nothing to clone
+            q_filter_bc_weight=0.0 if cfg.state_only else cfg.q_filter_bc_weight,
             device=self._device,
         )
 
