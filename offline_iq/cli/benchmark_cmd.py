@@ -105,7 +105,10 @@ def benchmark(
         scaler=scaler,
     )
     store = ResultsStore(out / "results.csv")
-    done = store.done_keys()
+    try:
+        done = store.done_keys()
+    except ValueError as err:  # a results file of another version
+        raise typer.BadParameter(str(err), param_hint="--out") from err
     pending = [cell for cell in cells if cell.key() not in done]
     console.print(f"{len(cells)} cells, {len(cells) - len(pending)} already in {store.path}")
     with tqdm(total=len(cells), initial=len(cells) - len(pending), desc="benchmark") as bar:
