@@ -30,6 +30,7 @@ __all__ = [
     "ONLINE_SETTINGS",
     "SCALERS",
     "algorithm_names",
+    "check_scaler",
     "make_config",
     "make_online_config",
     "observation_scaler",
@@ -86,13 +87,18 @@ def parse_algorithm(name: str) -> tuple[str, str]:
     return base, mode
 
 
+def check_scaler(kind: str) -> str:
+    """``kind`` if it is one of :data:`SCALERS`, else a ``ValueError`` naming the choices."""
+    if kind not in SCALERS:
+        raise ValueError(f"unknown observation scaler {kind!r}; choose from {', '.join(SCALERS)}")
+    return kind
+
+
 def resolve_scaler(data: ExpertReplayBuffer, kind: str = "auto", *, online: bool = False) -> str:
     """The concrete scaler ``kind`` stands for: ``auto`` is ``clipped`` offline with discrete
     actions and ``standard`` otherwise (online the agent must tell apart the far states it
     visits, which a clip would merge)."""
-    if kind not in SCALERS:
-        raise ValueError(f"unknown observation scaler {kind!r}; choose from {', '.join(SCALERS)}")
-    if kind != "auto":
+    if check_scaler(kind) != "auto":
         return kind
     discrete = data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE
     return "clipped" if discrete and not online else "standard"

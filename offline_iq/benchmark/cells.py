@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 
-from offline_iq.benchmark.algorithms import SCALERS, parse_algorithm
+from offline_iq.benchmark.algorithms import check_scaler, parse_algorithm
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -81,8 +81,7 @@ def make_grid(
         raise ValueError("steps and eval_episodes must be >= 1")
     if subsample is not None and subsample < 1:
         raise ValueError(f"subsample must be >= 1, got {subsample}")
-    if scaler not in SCALERS:
-        raise ValueError(f"unknown observation scaler {scaler!r}; choose from {', '.join(SCALERS)}")
+    check_scaler(scaler)
     parsed = [parse_algorithm(name) for name in algos]  # fails early on an unknown name
     cells = []
     for seed, dataset, n, (algo, mode) in itertools.product(seeds, datasets, trajectories, parsed):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from offline_iq.benchmark.algorithms import SCALERS, parse_algorithm
+from offline_iq.benchmark.algorithms import check_scaler, parse_algorithm
 from offline_iq.benchmark.cells import (
     DEFAULT_ALGORITHMS,
     DEFAULT_DATASETS,
@@ -80,10 +80,10 @@ def benchmark(
             parse_algorithm(name)
         except ValueError as err:
             raise typer.BadParameter(str(err)) from err
-    if scaler not in SCALERS:
-        raise typer.BadParameter(
-            f"unknown observation scaler {scaler!r}; choose from {', '.join(SCALERS)}"
-        )
+    try:
+        check_scaler(scaler)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
     if executor not in EXECUTORS:
         raise typer.BadParameter(
             f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"

@@ -77,8 +77,8 @@ def fit(
     ``--steps`` counts environment steps (the replay buffer is checkpointed too); batches are half
     replay, half expert, with the paper's online settings (value over expert and policy rows, chi2
     on the mixture, target network, and for continuous actions actor learning rate 3e-5 and no
-    Q-filtered behaviour cloning) plus an
-    absorbing state for terminations (see ``offline_iq.benchmark.algorithms.ONLINE_SETTINGS``).
+    Q-filtered behaviour cloning) plus an absorbing state for terminations (see
+    ``offline_iq.benchmark.algorithms.ONLINE_SETTINGS``).
     """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
