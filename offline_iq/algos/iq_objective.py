@@ -8,6 +8,8 @@ ever enters the maths).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import torch
 from d3rlpy.base import LearnableConfig
@@ -138,6 +140,9 @@ class IQLearnConfigBase(LearnableConfig):
             docstring gives the measurements behind each choice).
     """
 
+    #: the fields :meth:`for_online` sets (each learner names its own)
+    ONLINE_SETTINGS: ClassVar[Mapping[str, Any]] = {}
+
     observation_scaler: ObservationScaler | None = standard_scaler_field()
 
     divergence: str = "chi2"
@@ -173,6 +178,12 @@ class IQLearnConfigBase(LearnableConfig):
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         if (self.bounded_targets or self.absorbing) and self.divergence not in ("chi2", "tv"):
             raise ValueError("bounded_targets and absorbing need divergence 'chi2' or 'tv'")
+
+    @classmethod
+    def for_online(cls, **overrides: Any) -> Self:
+        """This config with the learner's online settings (:attr:`ONLINE_SETTINGS`), then
+        ``overrides``: what ``offline-iq fit --online`` and the benchmark's ``iq-online`` use."""
+        return cls(**{**cls.ONLINE_SETTINGS, **overrides})
 
     def objective(self) -> IQObjective:
         """The frozen objective handed to the torch impl."""

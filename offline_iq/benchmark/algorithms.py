@@ -8,7 +8,7 @@ offline with discrete actions, plain standardisation otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import d3rlpy
@@ -48,23 +48,13 @@ ALGORITHMS: dict[str, tuple[ConfigFactory, ConfigFactory]] = {
 }
 
 
-# the paper's online settings (sec. 5.1, 7; MuJoCo: actor learning rate 3e-5, continuous actions
-# only), plus LS-IQ's absorbing state for terminations: IQ-Learn's rewards on policy rows are
-# negative, so without it the agent learns to end episodes early (online Hopper-v5 from one
-# demonstration: 3.5 / 3.3 / 3.1 after 5k / 10k / 15k env steps, against 1525 / 1885 / 2446 with)
-ONLINE_SETTINGS: dict[str, dict[str, Any]] = {
-    "iq": {
-        "value_objective": "value",
-        "chi2_on_mixture": True,
-        "use_target_network": True,
-        "absorbing": True,
-        "actor_learning_rate": 3e-5,
-        "q_filter_bc_weight": 0.0,  # the paper's actor (the online figures were measured so)
-    },
-    "valuedice": {},
+# name -> (discrete, continuous) online settings; IQ-Learn's are its configs' ``ONLINE_SETTINGS``
+# (``DiscreteIQLearnConfig.for_online()``, ``IQLearnConfig.for_online()``)
+ONLINE_SETTINGS: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {
+    "iq": (DiscreteIQLearnConfig.ONLINE_SETTINGS, IQLearnConfig.ONLINE_SETTINGS),
+    "valuedice": ({}, {}),
 }
 ONLINE_ALGORITHMS = tuple(ONLINE_SETTINGS)
-CONTINUOUS_ONLY = ("actor_learning_rate", "q_filter_bc_weight")  # actor fields
 SCALERS = ("auto", "standard", "clipped", "none")
 ONLINE_SUFFIX = "-online"
 
@@ -127,10 +117,8 @@ def make_online_config(
     """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`)."""
     if name not in ONLINE_SETTINGS:
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
-    settings = dict(ONLINE_SETTINGS[name])
-    if data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE:
-        for key in CONTINUOUS_ONLY:
-            settings.pop(key, None)
+    discrete = data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE
+    settings = ONLINE_SETTINGS[name][0 if discrete else 1]
     return _make(name, data, scaler, True, {**settings, **overrides})
 
 

@@ -75,10 +75,10 @@ def fit(
 
     With ``--online ENV_ID`` (IQ-Learn or ValueDICE), DATASET supplies the demonstrations and
     ``--steps`` counts environment steps (the replay buffer is checkpointed too); batches are half
-    replay, half expert, with the paper's online settings (value over expert and policy rows, chi2
-    on the mixture, target network, and for continuous actions actor learning rate 3e-5 and no
-    Q-filtered behaviour cloning) plus an absorbing state for terminations (see
-    ``offline_iq.benchmark.algorithms.ONLINE_SETTINGS``).
+    replay, half expert, with the learner's online settings (``DiscreteIQLearnConfig.for_online()``,
+    ``IQLearnConfig.for_online()``: chi2 on expert and policy rows and an absorbing state for
+    terminations; for continuous actions also the paper's value over expert and policy rows, a
+    target network, actor learning rate 3e-5 and no Q-filtered behaviour cloning).
     """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")

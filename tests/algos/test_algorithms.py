@@ -217,3 +217,20 @@ def test_fit_mixed_uses_logged_non_expert_data_as_policy_rows() -> None:
     assert len(history) == 2 and algo.grad_step == 10
     # policy rows exist: the mean recovered reward on them is logged (0.0 only without them)
     assert history[-1][1]["reward_policy"] != 0.0
+
+
+def test_for_online_applies_the_online_settings_then_overrides() -> None:
+    discrete = offline_iq.DiscreteIQLearnConfig.for_online(temperature=0.05)
+    assert (discrete.value_objective, discrete.chi2_on_mixture, discrete.absorbing) == (
+        "value_expert",
+        True,
+        True,
+    )
+    assert discrete.temperature == 0.05 and not discrete.use_target_network
+    continuous = offline_iq.IQLearnConfig.for_online(absorbing=False)
+    assert continuous.value_objective == "value" and continuous.use_target_network
+    assert continuous.q_filter_bc_weight == 0.0 and not continuous.absorbing
+    offline = offline_iq.DiscreteIQLearnConfig()  # the offline defaults are untouched
+    assert not offline.chi2_on_mixture and not offline.absorbing
+    with pytest.raises(TypeError):
+        offline_iq.DiscreteIQLearnConfig.for_online(actor_learning_rate=1e-3)  # no actor here

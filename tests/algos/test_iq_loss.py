@@ -104,3 +104,29 @@ def test_bad_inputs() -> None:
         iq_loss(**{**b, "v": torch.zeros(3)}, gamma=GAMMA)
     with pytest.raises(ValueError, match="requires divergence='chi2'"):
         iq_loss(**b, gamma=GAMMA, divergence="kl", chi2_on_mixture=True)
+
+
+def test_offline_chi2_is_scaled_cross_entropy_plus_a_reward_penalty() -> None:
+    # With V = alpha logsumexp(Q / alpha) and the value term on expert rows, the bootstrap
+    # cancels: -(Q(s,a) - y) + (V(s) - y) = V(s) - Q(s,a) = -alpha log pi(a|s). So the offline
+    # chi2 loss is alpha * cross-entropy of the expert actions + E[r^2] / (4 alpha_chi2).
+    gen = torch.Generator().manual_seed(0)
+    q_all = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    actions = torch.tensor([0, 2, 1, 1, 0, 2]).reshape(-1, 1)
+    next_v = torch.randn(6, 1, generator=gen, dtype=torch.float64)
+    terminals = torch.tensor([[0.0], [0.0], [1.0], [0.0], [0.0], [1.0]], dtype=torch.float64)
+    alpha, chi2_alpha = 0.3, 0.7
+    q = q_all.gather(1, actions)
+    out = iq_loss(
+        q=q,
+        v=soft_value(q_all, alpha),
+        next_v=next_v,
+        terminals=terminals,
+        is_expert=torch.ones(6, dtype=torch.bool),
+        gamma=GAMMA,
+        chi2_alpha=chi2_alpha,
+    )
+    cross_entropy = torch.nn.functional.cross_entropy(q_all / alpha, actions.reshape(-1))
+    reward = q - (1 - terminals) * GAMMA * next_v
+    expected = alpha * cross_entropy + reward.pow(2).mean() / (4 * chi2_alpha)
+    assert float(out.loss) == pytest.approx(float(expected), rel=1e-12)

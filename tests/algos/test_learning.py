@@ -44,24 +44,18 @@ def test_discrete_iq_acrobot_one_trajectory(seed: int) -> None:
     assert ret >= -100, f"seed {seed}: {ret}"
 
 
-# Measured (eval seeds 10_000..10_009): seed 0 469.3, seed 1 347-373; seeds 2 / 3 (not run
-# here) 129.1 / 500. Seed 0 is near the threshold (498 on eval seeds 100..109), so its mark is
-# not strict; seed 1 is far below it. Temperature 0.05 moves the failures rather than fixing
-# them: seeds 0-3 = 483.4 / 500.0 / 161.2 / 179.2 (mean 331 against 368 with 0.01); 0.03 and 0.1
-# gave 334.7 and 89.0 on seed 1.
-ONLINE_SEEDS = [
-    pytest.param(0, marks=pytest.mark.xfail(strict=False, reason="measured 469 < 475 (issue 3)")),
-    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="measured 347 < 475 (issue 3)")),
-]
-
-
-@pytest.mark.parametrize("seed", ONLINE_SEEDS)
+# Measured (eval seeds 10_000..10_009) with DiscreteIQLearnConfig.for_online(): seeds 0-9 =
+# 500 / 500 / 498.5 / 345.9 / 474.3 / 480.7 / 478.7 / 500 / 500 / 498.5 (8 of 10 >= 475). The
+# paper's online estimate (value term over expert and policy rows) with a target network gave
+# 469.3 / 373.3 / 129.1 / 500 on seeds 0-3. The failures left are the cart running off the track
+# while the pole stays up: one demonstration keeps the cart within 0.03 of the centre, so the
+# position feedback must be learnt from the episodes that end at the track's edge.
+@pytest.mark.parametrize("seed", [0, 1])
 def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
-    # the paper's online setting (sec. 5.1): value term over expert and policy rows, target net
+    # the toolkit's online settings: chi2 on expert and policy rows, absorbing state, no target
     quiet_d3rlpy()
     d3rlpy.seed(seed)
-    algo = offline_iq.DiscreteIQLearnConfig(value_objective="value", use_target_network=True)
-    model = algo.create(device="cpu:0")
+    model = offline_iq.DiscreteIQLearnConfig.for_online().create(device="cpu:0")
     model.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1, seed=seed))
     env = gym.make("CartPole-v1")
     env.reset(seed=seed)
@@ -78,7 +72,6 @@ def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
     assert ret >= 475, f"seed {seed}: {ret}"
 
 
-@pytest.mark.parametrize("seed", [0, 1])
 def test_iq_mountaincar_continuous(seed: int) -> None:
     config = offline_iq.IQLearnConfig()
     ret = _offline_return(config, "mountaincarcontinuous/expert-v0", 5, 5000, seed)

@@ -103,9 +103,12 @@ def test_online_configs_and_algorithm_names() -> None:
         parse_algorithm("gail")
     discrete = make_online_config("iq", load_minari("cartpole/expert-v0", n_trajectories=1))
     continuous = make_online_config("iq", load_minari("pendulum/expert-v0", n_trajectories=1))
-    for config in (discrete, continuous):  # the paper's settings plus the absorbing state
-        assert config.value_objective == "value" and config.chi2_on_mixture  # type: ignore[attr-defined]
-        assert config.use_target_network and config.absorbing  # type: ignore[attr-defined]
+    for config in (discrete, continuous):  # chi2 on every row, the absorbing state
+        assert config.chi2_on_mixture and config.absorbing  # type: ignore[attr-defined]
+    # continuous: the paper's value over expert and policy rows, target network
+    assert continuous.value_objective == "value" and continuous.use_target_network  # type: ignore[attr-defined]
+    # discrete: the value term on expert rows, no target network
+    assert discrete.value_objective == "value_expert" and not discrete.use_target_network  # type: ignore[attr-defined]
     assert continuous.actor_learning_rate == 3e-5  # type: ignore[attr-defined]
     assert continuous.q_filter_bc_weight == 0.0  # type: ignore[attr-defined]
     grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
