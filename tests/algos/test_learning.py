@@ -50,7 +50,7 @@ def test_discrete_iq_acrobot_one_trajectory(seed: int) -> None:
 # 469.3 / 373.3 / 129.1 / 500 on seeds 0-3. The failures left are the cart running off the track
 # while the pole stays up: one demonstration keeps the cart within 0.03 of the centre, so the
 # position feedback must be learnt from the episodes that end at the track's edge.
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
     # the toolkit's online settings: chi2 on expert and policy rows, absorbing state, no target
     quiet_d3rlpy()
