@@ -72,6 +72,7 @@ def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
     assert ret >= 475, f"seed {seed}: {ret}"
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 def test_iq_mountaincar_continuous(seed: int) -> None:
     config = offline_iq.IQLearnConfig()
     ret = _offline_return(config, "mountaincarcontinuous/expert-v0", 5, 5000, seed)
