@@ -10,6 +10,7 @@ expert); the batch reaching the impl carries a boolean ``is_expert`` row mask an
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Generator
 from types import SimpleNamespace
 from typing import Any, Generic, Self, TypeVar
@@ -27,7 +28,13 @@ from d3rlpy.torch_utility import TorchMiniBatch
 from offline_iq.data.buffer import ExpertReplayBuffer
 from offline_iq.preprocessing import ClippedStandardObservationScaler
 
-__all__ = ["ExpertMixingAlgoBase", "ExpertTorchMiniBatch", "concat_batches", "initial_observations"]
+__all__ = [
+    "ExpertMixingAlgoBase",
+    "ExpertTorchMiniBatch",
+    "concat_batches",
+    "demonstrations_terminate",
+    "initial_observations",
+]
 
 TImpl = TypeVar("TImpl", bound=QLearningAlgoImplBase)
 TConfig = TypeVar("TConfig", bound=LearnableConfig)
@@ -73,6 +80,11 @@ def initial_observations(dataset: ReplayBufferBase) -> np.ndarray:
     if not firsts:
         raise ValueError("the dataset has no episodes to take initial states from")
     return np.stack(firsts).astype(np.float32)
+
+
+def demonstrations_terminate(dataset: ReplayBufferBase) -> bool:
+    """Whether any episode of ``dataset`` ends by termination (not by truncation)."""
+    return any(bool(episode.terminated) for episode in dataset.episodes)
 
 
 class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TConfig]):
@@ -148,6 +160,15 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
                 "attach_demonstrations(load_minari(...)) first"
             )
         self._check_action_space(detect_action_space_from_env(env), f"environment {env}")
+        if getattr(self._config, "absorbing", False) and demonstrations_terminate(
+            self._demonstrations
+        ):
+            warnings.warn(
+                "absorbing=True values the agent's terminations as failures, but the "
+                "demonstrations' own episodes terminate (a goal?): the agent learns to avoid "
+                "the goal; pass absorbing=False",
+                stacklevel=2,
+            )
         # standardise observations with the expert data, not random env samples (d3rlpy's
         # online default), without clipping; action scalers still come from the env's space.
         self._fit_observation_scaler(self._demonstrations, online=True)

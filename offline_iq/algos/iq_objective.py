@@ -130,7 +130,10 @@ class IQLearnConfigBase(LearnableConfig):
             acts only where their targets carry weight: with ``chi2_on_mixture`` or without a
             target network. With a target network and the :math:`\\chi^2` penalty on expert rows
             only, policy rows enter the loss as :math:`V(s)` alone and the option changes
-            nothing there (online CartPole: identical curves with and without it).
+            nothing there (online CartPole: identical curves with and without it). A policy's
+            termination is valued as the worst outcome, so the option suits tasks whose
+            episodes end in failure (CartPole, Hopper); where the expert itself terminates at a
+            goal (Acrobot) it teaches the agent to avoid the goal, and ``fit_online`` warns.
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: standardisation fitted on the training data (online: on the

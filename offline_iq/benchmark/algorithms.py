@@ -21,6 +21,7 @@ from offline_iq.algos import (
     IQLearnConfig,
     ValueDICEConfig,
 )
+from offline_iq.algos.expert_mixing import demonstrations_terminate
 from offline_iq.data.buffer import ExpertReplayBuffer
 from offline_iq.preprocessing import ClippedStandardObservationScaler
 
@@ -114,11 +115,19 @@ def observation_scaler(
 def make_online_config(
     name: str, data: ExpertReplayBuffer, *, scaler: str = "auto", **overrides: Any
 ) -> LearnableConfig:
-    """:func:`make_config` with the paper's online settings (:data:`ONLINE_SETTINGS`)."""
+    """:func:`make_config` with the learner's online settings (:data:`ONLINE_SETTINGS`).
+
+    The absorbing state values a policy's termination as a failure, so it is kept only where
+    the demonstrations never terminate (CartPole, Hopper: episodes end by failure or time
+    limit); where the expert's own episodes terminate (Acrobot, MountainCar, LunarLander reach
+    a goal) it is turned off unless ``absorbing`` is passed.
+    """
     if name not in ONLINE_SETTINGS:
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
     discrete = data.dataset_info.action_space == d3rlpy.ActionSpace.DISCRETE
-    settings = ONLINE_SETTINGS[name][0 if discrete else 1]
+    settings = dict(ONLINE_SETTINGS[name][0 if discrete else 1])
+    if settings.get("absorbing") and demonstrations_terminate(data):
+        settings["absorbing"] = False
     return _make(name, data, scaler, True, {**settings, **overrides})
 
 

@@ -234,3 +234,17 @@ def test_for_online_applies_the_online_settings_then_overrides() -> None:
     assert not offline.chi2_on_mixture and not offline.absorbing
     with pytest.raises(TypeError):
         offline_iq.DiscreteIQLearnConfig.for_online(actor_learning_rate=1e-3)  # no actor here
+
+
+def test_absorbing_with_goal_reaching_demonstrations_warns() -> None:
+    # the absorbing state values the agent's terminations as failures; Acrobot's expert ends
+    # its episodes by termination (the goal), so the agent would learn to avoid the goal
+    algo = offline_iq.DiscreteIQLearnConfig.for_online().create(device="cpu:0")
+    algo.attach_demonstrations(load_minari("acrobot/expert-v0", n_trajectories=1))
+    with pytest.warns(UserWarning, match="pass absorbing=False"):
+        algo.fit_online(
+            gym.make("Acrobot-v1"),
+            n_steps=2,
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+            show_progress=False,
+        )

@@ -110,6 +110,9 @@ def test_online_configs_and_algorithm_names() -> None:
     # discrete: the value term on expert rows, no target network
     assert discrete.value_objective == "value_expert" and not discrete.use_target_network  # type: ignore[attr-defined]
     assert continuous.actor_learning_rate == 3e-5  # type: ignore[attr-defined]
+    acrobot = load_minari("acrobot/expert-v0", n_trajectories=1)  # the expert's episodes terminate
+    assert not make_online_config("iq", acrobot).absorbing  # type: ignore[attr-defined]
+    assert make_online_config("iq", acrobot, absorbing=True).absorbing  # type: ignore[attr-defined]
     assert continuous.q_filter_bc_weight == 0.0  # type: ignore[attr-defined]
     grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
     assert [(c.algo, c.mode) for c in grid] == [("iq", "offline"), ("iq", "online")]
