@@ -77,8 +77,9 @@ def fit(
     ``--steps`` counts environment steps (the replay buffer is checkpointed too); batches are half
     replay, half expert, with the learner's online settings (``DiscreteIQLearnConfig.for_online()``,
     ``IQLearnConfig.for_online()``: chi2 on expert and policy rows and an absorbing state for
-    terminations; for continuous actions also the paper's value over expert and policy rows, a
-    target network, actor learning rate 3e-5 and no Q-filtered behaviour cloning).
+    terminations, left off where the demonstrations terminate themselves; for continuous actions
+    also the paper's value over expert and policy rows, a target network, actor learning rate
+    3e-5 and no Q-filtered behaviour cloning).
     """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
