@@ -185,7 +185,9 @@ class IQLearnConfigBase(LearnableConfig):
     @classmethod
     def for_online(cls, **overrides: Any) -> Self:
         """This config with the learner's online settings (:attr:`ONLINE_SETTINGS`), then
-        ``overrides``: what ``offline-iq fit --online`` and the benchmark's ``iq-online`` use."""
+        ``overrides``. ``offline-iq fit --online`` and the benchmark's ``iq-online`` use the same
+        settings, except that they leave ``absorbing`` off where the demonstrations terminate
+        (``make_online_config``); here ``fit_online`` warns instead."""
         return cls(**{**cls.ONLINE_SETTINGS, **overrides})
 
     def objective(self) -> IQObjective:
