@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any
 
 from d3rlpy.base import DeviceArg, LearnableConfig, register_learnable
 from d3rlpy.constants import ActionSpace
@@ -16,16 +14,19 @@ from d3rlpy.models.builders import (
 )
 from d3rlpy.models.encoders import EncoderFactory, make_encoder_field
 from d3rlpy.models.q_functions import QFunctionFactory, make_q_func_field
+from d3rlpy.optimizers import OptimizerWrapper
 from d3rlpy.optimizers.optimizers import OptimizerFactory, make_optimizer_field
 from d3rlpy.preprocessing import ActionScaler, ObservationScaler
 from d3rlpy.types import Shape
+from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertMixingAlgoBase
 from offline_iq.algos.scaler_fields import min_max_action_field, standard_scaler_field
 from offline_iq.algos.torch.valuedice_impl import (
     ContinuousValueDICEImpl,
+    ContinuousValueDICEModules,
     DiscreteValueDICEImpl,
-    ValueDICEModules,
+    DiscreteValueDICEModules,
     ValueDICEParams,
 )
 
@@ -131,33 +132,35 @@ class DiscreteValueDICEConfig(_ValueDICEConfigBase):
         return "discrete_value_dice"
 
 
-class _ValueDICEAlgoBase(ExpertMixingAlgoBase[Any, Any]):
-    """What both ValueDICE algorithms share; subclasses name their builders and impl."""
-
-    _build_policy: Callable[..., Any]
-    _build_nu: Callable[..., Any]
-    _impl_class: type[Any]
-    _action_type: ActionSpace
+class ValueDICE(ExpertMixingAlgoBase[ContinuousValueDICEImpl, ValueDICEConfig]):
+    """Continuous ValueDICE; see :class:`ValueDICEConfig`."""
 
     def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        r"""Build the policy, the :math:`\nu` network, their optimizers and the torch impl."""
+        r"""Build the squashed-Gaussian policy, :math:`\nu(s, a)`, their optimizers, the impl."""
         cfg = self._config
-        device = {"device": self._device, "enable_ddp": self._enable_ddp}
-        policy = self._build_policy(
-            observation_shape, action_size, cfg.actor_encoder_factory, **device
+        policy = create_normal_policy(
+            observation_shape,
+            action_size,
+            cfg.actor_encoder_factory,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
         )
-        nu, forwarder = self._build_nu(
+        nu, forwarder = create_continuous_q_function(
             observation_shape,
             action_size,
             cfg.nu_encoder_factory,
             cfg.q_func_factory,
             n_ensembles=1,
-            **device,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
         )
-        self._impl = self._impl_class(
+        actor_optim, nu_optim = _create_optimizers(cfg, policy, nu, compiled=self.compiled)
+        self._impl = ContinuousValueDICEImpl(
             observation_shape=observation_shape,
             action_size=action_size,
-            modules=_modules(cfg, policy, nu),
+            modules=ContinuousValueDICEModules(
+                policy=policy, q_funcs=nu, actor_optim=actor_optim, nu_optim=nu_optim
+            ),
             q_func_forwarder=forwarder,
             params=cfg.params(),
             device=self._device,
@@ -166,46 +169,72 @@ class _ValueDICEAlgoBase(ExpertMixingAlgoBase[Any, Any]):
     @property
     def needs_initial_observations(self) -> bool:
         """Whether ``update`` must attach true initial states (``episode_starts``)."""
-        return bool(self._config.initial_states == "episode_starts")
+        return _uses_episode_starts(self._config)
 
     def get_action_type(self) -> ActionSpace:
-        """Return the subclass's action space (continuous or discrete)."""
-        return self._action_type
+        """Return :attr:`ActionSpace.CONTINUOUS`."""
+        return ActionSpace.CONTINUOUS
 
 
-class ValueDICE(_ValueDICEAlgoBase):
-    """Continuous ValueDICE; see :class:`ValueDICEConfig`."""
-
-    _build_policy = staticmethod(create_normal_policy)
-    _build_nu = staticmethod(create_continuous_q_function)
-    _impl_class = ContinuousValueDICEImpl
-    _action_type = ActionSpace.CONTINUOUS
-
-
-class DiscreteValueDICE(_ValueDICEAlgoBase):
+class DiscreteValueDICE(ExpertMixingAlgoBase[DiscreteValueDICEImpl, DiscreteValueDICEConfig]):
     """Discrete ValueDICE; see :class:`DiscreteValueDICEConfig`."""
 
-    _build_policy = staticmethod(create_categorical_policy)
-    _build_nu = staticmethod(create_discrete_q_function)
-    _impl_class = DiscreteValueDICEImpl
-    _action_type = ActionSpace.DISCRETE
+    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        r"""Build the categorical policy, :math:`\nu(s, \cdot)`, their optimizers, the impl."""
+        cfg = self._config
+        policy = create_categorical_policy(
+            observation_shape,
+            action_size,
+            cfg.actor_encoder_factory,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
+        )
+        nu, forwarder = create_discrete_q_function(
+            observation_shape,
+            action_size,
+            cfg.nu_encoder_factory,
+            cfg.q_func_factory,
+            n_ensembles=1,
+            device=self._device,
+            enable_ddp=self._enable_ddp,
+        )
+        actor_optim, nu_optim = _create_optimizers(cfg, policy, nu, compiled=self.compiled)
+        self._impl = DiscreteValueDICEImpl(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=DiscreteValueDICEModules(
+                policy=policy, q_funcs=nu, actor_optim=actor_optim, nu_optim=nu_optim
+            ),
+            q_func_forwarder=forwarder,
+            params=cfg.params(),
+            device=self._device,
+        )
+
+    @property
+    def needs_initial_observations(self) -> bool:
+        """Whether ``update`` must attach true initial states (``episode_starts``)."""
+        return _uses_episode_starts(self._config)
+
+    def get_action_type(self) -> ActionSpace:
+        """Return :attr:`ActionSpace.DISCRETE`."""
+        return ActionSpace.DISCRETE
 
 
-def _modules(cfg: _ValueDICEConfigBase, policy: object, nu: object) -> ValueDICEModules:
-    return ValueDICEModules(
-        policy=policy,  # type: ignore[arg-type]
-        q_funcs=nu,  # type: ignore[arg-type]
-        actor_optim=cfg.actor_optim_factory.create(
-            policy.named_modules(),  # type: ignore[attr-defined]
-            lr=cfg.actor_learning_rate,
-            compiled=False,
-        ),
-        nu_optim=cfg.nu_optim_factory.create(
-            nu.named_modules(),  # type: ignore[attr-defined]
-            lr=cfg.nu_learning_rate,
-            compiled=False,
-        ),
+def _uses_episode_starts(cfg: _ValueDICEConfigBase) -> bool:
+    return cfg.initial_states == "episode_starts"
+
+
+def _create_optimizers(
+    cfg: _ValueDICEConfigBase, policy: nn.Module, nu: nn.ModuleList, *, compiled: bool
+) -> tuple[OptimizerWrapper, OptimizerWrapper]:
+    r"""The policy's and :math:`\nu`'s optimizers, with the config's factories and rates."""
+    actor_optim = cfg.actor_optim_factory.create(
+        policy.named_modules(), lr=cfg.actor_learning_rate, compiled=compiled
     )
+    nu_optim = cfg.nu_optim_factory.create(
+        nu.named_modules(), lr=cfg.nu_learning_rate, compiled=compiled
+    )
+    return actor_optim, nu_optim
 
 
 register_learnable(ValueDICEConfig)

@@ -22,7 +22,7 @@ import math
 
 import torch
 
-__all__ = ["ValueDICELoss", "valuedice_objective"]
+__all__ = ["ValueDICELoss", "ValueDICEUpdateLoss", "valuedice_objective"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +32,14 @@ class ValueDICELoss:
     objective: torch.Tensor  # J: nu minimises it, pi maximises it
     nonlinear: torch.Tensor  # log E_mix[exp(x)]
     linear: torch.Tensor  # (1 - alpha)(1 - gamma) E[nu(s0, a0)] + alpha E_replay[x]
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueDICEUpdateLoss(ValueDICELoss):
+    """What one update logs: :math:`J` and its terms, the gradient penalty and the entropy."""
+
+    gp_loss: torch.Tensor  # E[(||grad nu(x_hat)|| - 1)^2]
+    entropy: torch.Tensor  # mean policy entropy at the states pi acts in
 
 
 def valuedice_objective(

@@ -8,6 +8,7 @@ computed on detached inputs, so it reaches :math:`\\nu` only).
 from __future__ import annotations
 
 import dataclasses
+from abc import abstractmethod
 
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
@@ -15,12 +16,13 @@ from d3rlpy.algos.qlearning.torch.utility import (
     ContinuousQFunctionMixin,
     DiscreteQFunctionMixin,
 )
+from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import (
     CategoricalPolicy,
     ContinuousEnsembleQFunctionForwarder,
     DiscreteEnsembleQFunctionForwarder,
     NormalPolicy,
-    Policy,
+    SquashedGaussianDistribution,
     build_squashed_gaussian_distribution,
 )
 from d3rlpy.optimizers import OptimizerWrapper
@@ -30,11 +32,13 @@ from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
 from offline_iq.algos.iq_loss import interpolation_gradient_penalty
-from offline_iq.algos.valuedice_loss import ValueDICELoss, valuedice_objective
+from offline_iq.algos.valuedice_loss import ValueDICELoss, ValueDICEUpdateLoss, valuedice_objective
 
 __all__ = [
     "ContinuousValueDICEImpl",
+    "ContinuousValueDICEModules",
     "DiscreteValueDICEImpl",
+    "DiscreteValueDICEModules",
     "ValueDICEModules",
     "ValueDICEParams",
 ]
@@ -42,10 +46,22 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class ValueDICEModules(Modules):
-    policy: nn.Module  # CategoricalPolicy (discrete) or NormalPolicy (continuous)
+    """The policy, :math:`\\nu` and their optimizers; subclasses fix the policy's type."""
+
+    policy: nn.Module
     q_funcs: nn.ModuleList  # nu
     actor_optim: OptimizerWrapper
     nu_optim: OptimizerWrapper
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteValueDICEModules(ValueDICEModules):
+    policy: CategoricalPolicy
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinuousValueDICEModules(ValueDICEModules):
+    policy: NormalPolicy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,47 +74,31 @@ class ValueDICEParams:
 
 class _ValueDICEImplBase(QLearningAlgoImplBase):
     _modules: ValueDICEModules
-
-    def __init__(
-        self,
-        *,
-        observation_shape: Shape,
-        action_size: int,
-        modules: ValueDICEModules,
-        q_func_forwarder: object,
-        params: ValueDICEParams,
-        device: str,
-    ) -> None:
-        super().__init__(
-            observation_shape=observation_shape,
-            action_size=action_size,
-            modules=modules,
-            device=device,
-        )
-        self._q_func_forwarder = q_func_forwarder
-        self._params = params
+    _params: ValueDICEParams
 
     # --- what differs between action spaces -------------------------------------------------
+    @abstractmethod
     def evaluate_nu(
         self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """In one pass: :math:`\\nu(s, a)` at ``obs``, :math:`E_{a \\sim \\pi}[\\nu(s, a)]` at
         ``policy_states`` (differentiable in pi), and the policy's mean entropy there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def penalty_inputs(
         self, obs: torch.Tensor, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(state, action)`` rows of the expert and of the policy at the same states."""
-        raise NotImplementedError
 
+    @abstractmethod
     def nu_of_joint(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """:math:`\\nu` of ``(state, action)`` rows as built by :meth:`penalty_inputs`."""
 
     # --- shared update ----------------------------------------------------------------------
     def compute_objective(
         self, batch: ExpertTorchMiniBatch
     ) -> tuple[ValueDICELoss, torch.Tensor, torch.Tensor]:
+        """:math:`J`, the gradient penalty and the policy's entropy for one batch."""
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
         is_expert = batch.expert_mask()
@@ -133,16 +133,18 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
                 param.grad.neg_()
         mods.nu_optim.step()
         mods.actor_optim.step()
-        return {
-            "objective": float(loss.objective.detach()),
-            "nonlinear": float(loss.nonlinear.detach()),
-            "linear": float(loss.linear.detach()),
-            "gp_loss": float(penalty.detach()),
-            "entropy": float(entropy.detach()),
-        }
+        return asdict_as_float(
+            ValueDICEUpdateLoss(
+                objective=loss.objective,
+                nonlinear=loss.nonlinear,
+                linear=loss.linear,
+                gp_loss=penalty,
+                entropy=entropy,
+            )
+        )
 
     @property
-    def policy(self) -> Policy:
+    def policy(self) -> nn.Module:
         return self._modules.policy
 
     @property
@@ -157,12 +159,30 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
 class DiscreteValueDICEImpl(DiscreteQFunctionMixin, _ValueDICEImplBase):
     """:math:`\\nu(s, \\cdot)` over actions, categorical policy; expectations are exact sums."""
 
+    _modules: DiscreteValueDICEModules
     _q_func_forwarder: DiscreteEnsembleQFunctionForwarder
 
-    def _probs(self, obs: torch.Tensor) -> torch.Tensor:
-        policy = self._modules.policy
-        assert isinstance(policy, CategoricalPolicy)
-        return policy(obs).probs
+    def __init__(
+        self,
+        *,
+        observation_shape: Shape,
+        action_size: int,
+        modules: DiscreteValueDICEModules,
+        q_func_forwarder: DiscreteEnsembleQFunctionForwarder,
+        params: ValueDICEParams,
+        device: str,
+    ) -> None:
+        super().__init__(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=modules,
+            device=device,
+        )
+        self._q_func_forwarder = q_func_forwarder
+        self._params = params
+
+    def _probs(self, obs: TorchObservation) -> torch.Tensor:
+        return self._modules.policy(obs).probs
 
     def evaluate_nu(
         self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
@@ -189,28 +209,44 @@ class DiscreteValueDICEImpl(DiscreteQFunctionMixin, _ValueDICEImplBase):
         return (values * x[:, dim:]).sum(dim=1, keepdim=True)
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
-        assert isinstance(x, torch.Tensor)
         return self._probs(x).argmax(dim=1)
 
     def inner_sample_action(self, x: TorchObservation) -> torch.Tensor:
-        assert isinstance(x, torch.Tensor)
         return torch.multinomial(self._probs(x), 1).reshape(-1)
 
 
 class ContinuousValueDICEImpl(ContinuousQFunctionMixin, _ValueDICEImplBase):
     """:math:`\\nu(s, a)` critic, squashed-Gaussian policy with reparameterised samples."""
 
+    _modules: ContinuousValueDICEModules
     _q_func_forwarder: ContinuousEnsembleQFunctionForwarder
 
-    def _dist(self, obs: torch.Tensor) -> object:
-        policy = self._modules.policy
-        assert isinstance(policy, NormalPolicy)
-        return build_squashed_gaussian_distribution(policy(obs))
+    def __init__(
+        self,
+        *,
+        observation_shape: Shape,
+        action_size: int,
+        modules: ContinuousValueDICEModules,
+        q_func_forwarder: ContinuousEnsembleQFunctionForwarder,
+        params: ValueDICEParams,
+        device: str,
+    ) -> None:
+        super().__init__(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=modules,
+            device=device,
+        )
+        self._q_func_forwarder = q_func_forwarder
+        self._params = params
+
+    def _dist(self, obs: TorchObservation) -> SquashedGaussianDistribution:
+        return build_squashed_gaussian_distribution(self._modules.policy(obs))
 
     def evaluate_nu(
         self, obs: torch.Tensor, actions: torch.Tensor, policy_states: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        sampled, log_prob = self._dist(policy_states).sample_with_log_prob()  # type: ignore[attr-defined]
+        sampled, log_prob = self._dist(policy_states).sample_with_log_prob()
         values = self._q_func_forwarder.compute_expected_q(
             torch.cat([obs, policy_states]), torch.cat([actions, sampled]), "mean"
         )
@@ -221,7 +257,7 @@ class ContinuousValueDICEImpl(ContinuousQFunctionMixin, _ValueDICEImplBase):
         self, obs: torch.Tensor, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            sampled = self._dist(obs).sample()  # type: ignore[attr-defined]
+            sampled = self._dist(obs).sample()
         return torch.cat([obs, actions], dim=1), torch.cat([obs, sampled], dim=1)
 
     def nu_of_joint(self, x: torch.Tensor) -> torch.Tensor:
@@ -229,10 +265,7 @@ class ContinuousValueDICEImpl(ContinuousQFunctionMixin, _ValueDICEImplBase):
         return self._q_func_forwarder.compute_expected_q(x[:, :dim], x[:, dim:], "mean")
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
-        policy = self._modules.policy
-        assert isinstance(policy, NormalPolicy)
-        return torch.tanh(policy(x).mu)
+        return torch.tanh(self._modules.policy(x).mu)
 
     def inner_sample_action(self, x: TorchObservation) -> torch.Tensor:
-        assert isinstance(x, torch.Tensor)
-        return self._dist(x).sample()  # type: ignore[attr-defined]
+        return self._dist(x).sample()
