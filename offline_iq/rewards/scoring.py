@@ -82,12 +82,14 @@ def correlations(recovered: np.ndarray, true: np.ndarray, level: str) -> list[Co
         z, se = math.atanh(rho), 1.03 / math.sqrt(n - 3)
         s_low, s_high = math.tanh(z - _Z95 * se), math.tanh(z + _Z95 * se)
     return [
-        Correlation("pearson", level, float(pearson.statistic), _f(low), _f(high), n),
+        Correlation(
+            "pearson", level, float(pearson.statistic), _float_or_none(low), _float_or_none(high), n
+        ),
         Correlation("spearman", level, rho, s_low, s_high, n),
     ]
 
 
-def _f(value: float | None) -> float | None:
+def _float_or_none(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
