@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -32,6 +32,18 @@ class RewardSample:
     terminals: np.ndarray  # (N,)
     true_rewards: np.ndarray  # (N,)
     episode_ids: np.ndarray  # (N,)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """One environment step of a rollout, before the steps become :class:`RewardSample` rows."""
+
+    observation: Any
+    action: Any
+    next_observation: Any
+    terminated: bool
+    reward: SupportsFloat
+    episode: int
 
 
 def sample_from_dataset(data: Any) -> RewardSample:
@@ -63,7 +75,7 @@ def collect_rollouts(
     """
     rng = np.random.default_rng(seed)
     env.action_space.seed(seed)
-    rows: dict[str, list[Any]] = {k: [] for k in ("o", "a", "n", "d", "r", "e")}
+    steps: list[_Step] = []
     for i in range(n_episodes):
         eps = epsilons[i % len(epsilons)]
         obs, _ = env.reset(seed=seed + i)
@@ -76,16 +88,15 @@ def collect_rollouts(
                 if isinstance(env.action_space, gym.spaces.Discrete):
                     action = int(action)
             nxt, reward, terminated, truncated, _ = env.step(action)
-            for key, value in zip("oandre", (obs, action, nxt, terminated, reward, i), strict=True):
-                rows[key].append(value)
+            steps.append(_Step(obs, action, nxt, terminated, reward, i))
             obs, done = nxt, terminated or truncated
     return RewardSample(
-        observations=np.asarray(rows["o"], dtype=np.float32),
-        actions=np.asarray(rows["a"]),
-        next_observations=np.asarray(rows["n"], dtype=np.float32),
-        terminals=np.asarray(rows["d"], dtype=np.float32),
-        true_rewards=np.asarray(rows["r"], dtype=float),
-        episode_ids=np.asarray(rows["e"]),
+        observations=np.asarray([s.observation for s in steps], dtype=np.float32),
+        actions=np.asarray([s.action for s in steps]),
+        next_observations=np.asarray([s.next_observation for s in steps], dtype=np.float32),
+        terminals=np.asarray([s.terminated for s in steps], dtype=np.float32),
+        true_rewards=np.asarray([s.reward for s in steps], dtype=float),
+        episode_ids=np.asarray([s.episode for s in steps]),
     )
 
 
