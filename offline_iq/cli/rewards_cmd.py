@@ -35,8 +35,13 @@ def rewards(
     device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
 ) -> None:
     """Correlate recovered with true rewards (Pearson, Spearman; per transition and episode)."""
-    from offline_iq.rewards import RecoveredReward, collect_rollouts, plot_reward_scatter, score
-    from offline_iq.rewards.evaluate import sample_from_dataset
+    from offline_iq.rewards import (
+        RecoveredReward,
+        collect_rollouts,
+        plot_reward_scatter,
+        sample_from_dataset,
+        score_recovered_reward,
+    )
 
     model = _load_model(model_path, device)
     try:
@@ -53,7 +58,7 @@ def rewards(
             ) from None
         sample = collect_rollouts(model, gym.make(source), episodes, seed=seed)
         where = f"{episodes} rollouts in {source} (epsilon-random mix of the policy)"
-    recovered, rows = score(reward, sample, model.config.gamma)
+    recovered, rows = score_recovered_reward(reward, sample, model.config.gamma)
     table = Table(title=f"recovered vs true reward on {where}")
     for column in ("level", "method", "correlation [95% CI]", "n"):
         table.add_column(column)

@@ -6,6 +6,7 @@ from offline_iq.rewards.evaluate import (
     plot_reward_scatter,
     sample_from_dataset,
     score,
+    score_recovered_reward,
 )
 from offline_iq.rewards.recovered import RecoveredReward
 from offline_iq.rewards.scoring import Correlation, correlations, score_rewards
@@ -21,5 +22,6 @@ __all__ = [
     "plot_reward_scatter",
     "sample_from_dataset",
     "score",
+    "score_recovered_reward",
     "score_rewards",
 ]

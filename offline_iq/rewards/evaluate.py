@@ -19,6 +19,7 @@ __all__ = [
     "plot_reward_scatter",
     "sample_from_dataset",
     "score",
+    "score_recovered_reward",
 ]
 
 
@@ -100,10 +101,11 @@ def collect_rollouts(
     )
 
 
-def score(
+def score_recovered_reward(
     reward: RecoveredReward, sample: RewardSample, gamma: float
 ) -> tuple[np.ndarray, list[Correlation]]:
-    """Recovered rewards of ``sample`` and every correlation with the true ones."""
+    """Predict ``reward`` on ``sample``; return those rewards and every correlation with the
+    true ones (:func:`~offline_iq.rewards.scoring.score_rewards`)."""
     recovered = reward.predict(
         sample.observations, sample.actions, sample.next_observations, sample.terminals
     )
@@ -117,6 +119,9 @@ def score(
         gamma=gamma,
     )
     return recovered, rows
+
+
+score = score_recovered_reward  # the former name, still used by the notebooks
 
 
 def plot_reward_scatter(

@@ -86,3 +86,9 @@ def test_episode_sums_keep_first_appearance_order() -> None:
 def test_length_mismatch() -> None:
     with pytest.raises(ValueError, match="recovered has 3 values, true has 2"):
         correlations(np.zeros(3), np.zeros(2), "transition")
+
+
+def test_score_is_the_former_name_of_score_recovered_reward() -> None:
+    from offline_iq import rewards
+
+    assert rewards.score is rewards.score_recovered_reward
