@@ -12,12 +12,31 @@ from __future__ import annotations
 
 import dataclasses
 
+import gymnasium as gym
 import numpy as np
 import torch
-from d3rlpy.preprocessing import StandardObservationScaler, register_observation_scaler
+from d3rlpy.dataset import ReplayBufferBase
+from d3rlpy.preprocessing import (
+    ActionScaler,
+    MinMaxActionScaler,
+    ObservationScaler,
+    StandardObservationScaler,
+    register_observation_scaler,
+)
 from d3rlpy.types import NDArray
 
-__all__ = ["DEFAULT_OBSERVATION_CLIP", "ClippedStandardObservationScaler"]
+from offline_iq.data.buffer import ExpertReplayBuffer
+
+__all__ = [
+    "DEFAULT_OBSERVATION_CLIP",
+    "SCALERS",
+    "ClippedStandardObservationScaler",
+    "check_scaler",
+    "fit_action_scaler",
+    "fit_observation_scaler",
+    "observation_scaler",
+    "resolve_scaler",
+]
 
 DEFAULT_OBSERVATION_CLIP = 3.0
 
@@ -28,22 +47,15 @@ class ClippedStandardObservationScaler(StandardObservationScaler):
     (\sigma + \epsilon), -c, c)`.
 
     Offline, nothing is known about states beyond the data, and clipping keeps the learner from
-    extrapolating there: offline DiscreteIQLearn from one CartPole trajectory (5,000 steps)
-    went from 124 / 399 (plain standardisation, seeds 2 / 3) to 500 / 500 with
-    :math:`c = 3`, and every one of seeds 0-9 reached >= 494. Online the agent does learn about
-    states far from the demonstrations, and clipping hides them (online CartPole, 1 demo: 151 /
-    199 against 469 / 373 unclipped), so ``fit_online`` fits an unfitted scaler of this class
-    with ``clip=None`` (plain standardisation); the saved model keeps that setting. SB3's
-    ``VecNormalize`` clips standardised observations the same way (at 10).
+    extrapolating there. Online the agent does learn about states far from the demonstrations,
+    and clipping would merge them: the learners' online configs (``for_online``) standardise
+    plainly, and ``fit_online`` warns about a clipping scaler. SB3's ``VecNormalize`` clips
+    standardised observations the same way (at 10).
 
     It is the default of :class:`~offline_iq.DiscreteIQLearnConfig` (and of the benchmark's
-    discrete datasets) but not of the continuous learners: a skewed feature gets its own training
-    states clipped (Pendulum's cos(theta): mean 0.8, std 0.44, so every state below cos = -0.5
-    reads the same). Measured as the default for every learner: the Pendulum reward-recovery
-    Pearson fell from 0.915 to 0.856, Hopper BC from one trajectory from 0.95 to 0.74 (3 seeds).
-    Alternatives measured on CartPole: bounding by the data's own range or 3 deviations,
-    whichever is wider, kept training states intact but gave 463.8 on seed 2; a floor on the
-    deviation (``eps`` 0.02 / 0.05) gave 376-500 / 404-500 over seeds 0-9.
+    discrete datasets offline) but not of the continuous learners: a skewed feature gets its own
+    training states clipped (Pendulum's cos(theta): mean 0.8, std 0.44, so every state below
+    cos = -0.5 reads the same). The measurements behind both choices are in ``results/``.
 
     Args:
         mean: per-feature mean (fitted from the data when ``None``).
@@ -76,3 +88,68 @@ class ClippedStandardObservationScaler(StandardObservationScaler):
 
 
 register_observation_scaler(ClippedStandardObservationScaler)
+
+
+def fit_observation_scaler(scaler: ObservationScaler | None, dataset: ReplayBufferBase) -> None:
+    """Fit an unfitted ``scaler`` on ``dataset``; a fitted one (or ``None``) is left as it is.
+
+    Standardisation on an :class:`~offline_iq.data.buffer.ExpertReplayBuffer` uses its
+    full-episode statistics (:attr:`~offline_iq.data.buffer.ExpertReplayBuffer.
+    observation_statistics`, taken before sub-sampling).
+    """
+    if scaler is None or scaler.built:
+        return
+    if isinstance(scaler, StandardObservationScaler) and isinstance(dataset, ExpertReplayBuffer):
+        fitted = dataset.standard_observation_scaler()
+        scaler.mean, scaler.std = fitted.mean, fitted.std
+    else:
+        scaler.fit_with_transition_picker(dataset.episodes, dataset.transition_picker)
+
+
+def fit_action_scaler(scaler: ActionScaler | None, dataset: ReplayBufferBase) -> None:
+    """Fit an unfitted min-max ``scaler`` to the bounds of the dataset's action space (not to
+    the range the expert happened to use); other scalers and fitted ones are left alone."""
+    if not isinstance(scaler, MinMaxActionScaler) or scaler.built:
+        return
+    if isinstance(dataset, ExpertReplayBuffer):
+        space = dataset.metadata.action_space
+        if isinstance(space, gym.spaces.Box):
+            scaler.minimum, scaler.maximum = space.low, space.high
+
+
+#: the observation scalers the CLI and the benchmark name
+SCALERS = ("auto", "standard", "clipped", "none")
+
+
+def check_scaler(kind: str) -> str:
+    """``kind`` if it is one of :data:`SCALERS`, else a ``ValueError`` naming the choices."""
+    if kind not in SCALERS:
+        raise ValueError(f"unknown observation scaler {kind!r}; choose from {', '.join(SCALERS)}")
+    return kind
+
+
+def resolve_scaler(data: ExpertReplayBuffer, kind: str = "auto", *, online: bool = False) -> str:
+    """The concrete scaler ``kind`` stands for: ``auto`` is ``clipped`` offline with discrete
+    actions and ``standard`` otherwise (online the agent must tell apart the far states it
+    visits, which a clip would merge)."""
+    if check_scaler(kind) != "auto":
+        return kind
+    discrete = isinstance(data.metadata.action_space, gym.spaces.Discrete)
+    return "clipped" if discrete and not online else "standard"
+
+
+def observation_scaler(
+    data: ExpertReplayBuffer, kind: str = "auto", *, online: bool = False
+) -> ObservationScaler | None:
+    """Observation scaler ``kind`` (one of :data:`SCALERS`) fitted to ``data``'s statistics.
+
+    The statistics are those of every state before sub-sampling
+    (:attr:`~offline_iq.data.buffer.ExpertReplayBuffer.observation_statistics`).
+    """
+    kind = resolve_scaler(data, kind, online=online)
+    if kind == "none":
+        return None
+    if kind == "standard":
+        return data.standard_observation_scaler()
+    mean, std = data.observation_statistics
+    return ClippedStandardObservationScaler(mean=mean.copy(), std=std.copy())

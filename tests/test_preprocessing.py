@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import d3rlpy
 import gymnasium as gym
@@ -76,7 +77,7 @@ def test_clip_none_is_plain_standardisation() -> None:
     )
 
 
-def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
+def test_fit_clips_offline_and_the_online_config_does_not(tmp_path: Path) -> None:
     data = offline_iq.load_minari("cartpole/expert-v0", n_trajectories=1)
     clipped = ClippedStandardObservationScaler
     config = offline_iq.DiscreteIQLearnConfig(batch_size=8, observation_scaler=clipped())
@@ -85,23 +86,31 @@ def test_fit_clips_offline_and_fit_online_does_not(tmp_path: Path) -> None:
                 logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
     assert offline.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
 
-    online = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")  # default
-    online.attach_demonstrations(data)
-    env = gym.make("CartPole-v1")
-    online.fit_online(
-        env,
-        buffer=d3rlpy.dataset.create_fifo_replay_buffer(100, env=env),
-        n_steps=20,
-        n_steps_per_epoch=20,
-        update_start_step=10,
-        show_progress=False,
-        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-    )
+    def fit_online(algo: Any) -> None:
+        algo.attach_demonstrations(data)
+        env = gym.make("CartPole-v1")
+        algo.fit_online(
+            env,
+            buffer=d3rlpy.dataset.create_fifo_replay_buffer(100, env=env),
+            n_steps=20,
+            n_steps_per_epoch=20,
+            update_start_step=10,
+            show_progress=False,
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+        )
+
+    online = offline_iq.DiscreteIQLearnConfig.for_online(batch_size=8).create(device="cpu:0")
+    fit_online(online)
     scaler = online.config.observation_scaler
-    assert isinstance(scaler, ClippedStandardObservationScaler)
-    assert scaler.clip is None
+    assert type(scaler) is StandardObservationScaler  # chosen with the config, never mutated
     np.testing.assert_allclose(scaler.mean, data.observation_statistics[0])
-    online.save(str(tmp_path / "online.d3"))  # the unclipped setting is part of the model
+    online.save(str(tmp_path / "online.d3"))
     reloaded = d3rlpy.load_learnable(str(tmp_path / "online.d3")).config.observation_scaler
-    assert isinstance(reloaded, ClippedStandardObservationScaler)
-    assert reloaded.clip is None
+    assert type(reloaded) is StandardObservationScaler
+    # two online configs never share (and so never refit) one scaler
+    assert offline_iq.DiscreteIQLearnConfig.for_online().observation_scaler is not scaler
+
+    bare = offline_iq.DiscreteIQLearnConfig(batch_size=8).create(device="cpu:0")
+    with pytest.warns(UserWarning, match="clips standardised features"):
+        fit_online(bare)
+    assert bare.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]

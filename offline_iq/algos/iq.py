@@ -21,7 +21,7 @@ from d3rlpy.preprocessing import ActionScaler
 from d3rlpy.types import Shape
 
 from offline_iq.algos.expert_mixing import ExpertMixingAlgoBase
-from offline_iq.algos.iq_objective import IQLearnConfigBase
+from offline_iq.algos.iq_config import IQLearnConfigBase
 from offline_iq.algos.scaler_fields import min_max_action_field
 from offline_iq.algos.torch.iq_impl import IQLearnImpl, IQLearnModules
 
@@ -52,9 +52,9 @@ class IQLearnConfig(IQLearnConfigBase):
           <https://arxiv.org/abs/2106.12142>`_
 
     Args:
-        actor_learning_rate: actor learning rate. The paper's MuJoCo runs use 3e-5; offline on
-            Pendulum-v1 (5 expert trajectories, 6,000 steps, the paper's actor) 1e-3 gave -778 /
-            -745 / -960 on seeds 0 / 1 / 2, against about -1250 with 3e-5 or 3e-4.
+        actor_learning_rate: actor learning rate (the paper's MuJoCo runs use 3e-5; offline,
+            with few demonstrations, the larger default learns faster: figures in
+            ``results/``).
         critic_learning_rate: critic learning rate.
         temp_learning_rate: temperature learning rate; 0 keeps ``temperature`` fixed.
         actor_optim_factory, critic_optim_factory, temp_optim_factory: optimizer factories.
@@ -67,21 +67,15 @@ class IQLearnConfig(IQLearnConfigBase):
         q_filter_bc_weight: weight of a Q-filtered behaviour-cloning term added to the actor's
             SAC loss (Nair et al., 2018): on expert rows where the critic rates the expert action
             above the actor's deterministic action, the squared error between the two. 0 is the
-            paper's actor. Without it the actor stalls where the critic has just pushed
-            :math:`Q(s, \pi(s))` down (a near-deterministic actor sits at the bottom of that
-            dip while the critic rates the expert action higher). Offline, 5 Pendulum
-            trajectories, 6,000 steps, seeds 0 / 1: -778 / -745 with 0, -132.8 / -156.8 with 1;
-            Hopper, 5 trajectories, 5,000 steps, 3 seeds: 0.16 of the expert with 0, 0.71 with 1
-            (one seed of three at 0.07); HalfCheetah: 0.64 and 0.90. Ignored with
-            ``state_only`` (it needs the expert's actions). For reward recovery use 0 (see
-            :meth:`~offline_iq.rewards.RecoveredReward.from_algo`).
+            paper's actor, which stalls where the critic has just pushed :math:`Q(s, \pi(s))`
+            down (a near-deterministic actor sits at the bottom of that dip while the critic
+            rates the expert action higher). Ignored with ``state_only`` (it needs the expert's
+            actions). Offline MuJoCo and Pendulum figures with and without it: ``results/``.
     """
 
-    # the paper's online settings (sec. 5.1, 7; MuJoCo actor learning rate 3e-5) plus LS-IQ's
-    # absorbing state: IQ-Learn's rewards on policy rows are negative, so without it the agent
-    # learns to end episodes early (online Hopper-v5 from one demonstration: 3.5 / 3.3 / 3.1
-    # after 5k / 10k / 15k env steps, against 1525 / 1885 / 2446 with it). The paper's actor
-    # (no Q-filter): the online MuJoCo figures were measured so.
+    # the paper's online settings (sec. 5.1, 7; MuJoCo actor learning rate 3e-5, its actor)
+    # plus LS-IQ's absorbing state: IQ-Learn's rewards on policy rows are negative, so without
+    # it the agent learns to end episodes early (results/online/)
     ONLINE_SETTINGS: ClassVar[Mapping[str, Any]] = {
         "value_objective": "value",
         "chi2_on_mixture": True,
@@ -161,7 +155,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
         temp_optim = None
         if cfg.temp_learning_rate > 0:
             temp_optim = cfg.temp_optim_factory.create(
-                log_temp.named_modules(), lr=cfg.temp_learning_rate, compiled=False
+                log_temp.named_modules(), lr=cfg.temp_learning_rate, compiled=self.compiled
             )
         modules = IQLearnModules(
             policy=policy,
@@ -169,10 +163,10 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             targ_q_funcs=targ_q_funcs,
             log_temp=log_temp,
             actor_optim=cfg.actor_optim_factory.create(
-                policy.named_modules(), lr=cfg.actor_learning_rate, compiled=False
+                policy.named_modules(), lr=cfg.actor_learning_rate, compiled=self.compiled
             ),
             critic_optim=cfg.critic_optim_factory.create(
-                q_funcs.named_modules(), lr=cfg.critic_learning_rate, compiled=False
+                q_funcs.named_modules(), lr=cfg.critic_learning_rate, compiled=self.compiled
             ),
             temp_optim=temp_optim,
         )

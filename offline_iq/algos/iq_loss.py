@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 import torch
 
-from offline_iq.algos.divergences import Divergence, phi
+from offline_iq.algos.divergences import DIVERGENCES, Divergence, phi
 
 __all__ = [
     "VALUE_OBJECTIVES",
     "IQLoss",
+    "IQObjective",
+    "expert_policy_pairs",
+    "extend_loss",
     "ValueObjective",
     "interpolation_gradient_penalty",
     "iq_loss",
@@ -44,16 +47,103 @@ VALUE_OBJECTIVES: tuple[str, ...] = get_args(ValueObjective)
 
 
 @dataclasses.dataclass(frozen=True)
+class IQObjective:
+    """Everything the IQ-Learn critic loss needs besides network outputs.
+
+    The learners' configs (:class:`~offline_iq.algos.iq_config.IQLearnConfigBase`) take their
+    defaults from this class and build one with :meth:`~offline_iq.algos.iq_config.
+    IQLearnConfigBase.objective`; the torch impls hand it to :func:`iq_loss`.
+    """
+
+    gamma: float = 0.99
+    divergence: Divergence = "chi2"
+    value_objective: ValueObjective = "value_expert"
+    chi2_alpha: float = 0.5
+    chi2_on_mixture: bool = False
+    tv_bound: float = 1.0
+    gp_weight: float = 10.0
+    lipschitz: float = 1.0
+    gradient_penalty: bool = False
+    bounded_targets: bool = False
+    absorbing: bool = False
+    state_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.divergence not in DIVERGENCES:
+            raise ValueError(f"divergence must be one of {DIVERGENCES}, got {self.divergence!r}")
+        if self.value_objective not in VALUE_OBJECTIVES:
+            raise ValueError(
+                f"value_objective must be one of {VALUE_OBJECTIVES}, got {self.value_objective!r}"
+            )
+        if self.chi2_on_mixture and self.divergence != "chi2":
+            raise ValueError("chi2_on_mixture requires divergence='chi2'")
+        for name in ("chi2_alpha", "tv_bound", "lipschitz"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 < self.gamma < 1.0:
+            raise ValueError(f"gamma must be in (0, 1), got {self.gamma}")
+        if (self.bounded_targets or self.absorbing) and self.divergence not in ("chi2", "tv"):
+            raise ValueError("bounded_targets and absorbing need divergence 'chi2' or 'tv'")
+
+    @property
+    def uses_gradient_penalty(self) -> bool:
+        """W1 always has the Lipschitz penalty; other divergences when asked (paper fn. 6)."""
+        return self.divergence == "w1" or self.gradient_penalty
+
+    def reward_bound(self) -> float:
+        r"""The reward bound behind ``bounded_targets`` and ``absorbing``: :math:`2\alpha` for
+        :math:`\chi^2`, R for TV."""
+        if self.divergence == "chi2":
+            return 2.0 * self.chi2_alpha
+        if self.divergence == "tv":
+            return self.tv_bound
+        raise ValueError(
+            f"bounded_targets and absorbing need chi2 or tv rewards, not {self.divergence}"
+        )
+
+    def prepare_next_v(
+        self, next_v: torch.Tensor, terminals: torch.Tensor, is_expert: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Apply LS-IQ-style options to :math:`V(s')` and the termination mask.
+
+        * ``bounded_targets``: clip :math:`V(s')` to :math:`\pm R / (1 - \gamma)`, the value
+          range of rewards bounded by :math:`R` (:meth:`reward_bound`).
+        * ``absorbing``: a termination leads to an absorbing state of value
+          :math:`\pm R / (1 - \gamma)` (+ on expert rows, - on policy rows) instead of 0, so
+          the bootstrap is never cut.
+        """
+        if not (self.bounded_targets or self.absorbing):
+            return next_v, terminals
+        limit = self.reward_bound() / (1.0 - self.gamma)
+        if self.bounded_targets:
+            next_v = next_v.clamp(-limit, limit)
+        if self.absorbing:
+            sign = is_expert.reshape(-1, 1).to(next_v.dtype) * 2.0 - 1.0
+            next_v = torch.where(terminals > 0.5, sign * limit, next_v)
+            terminals = torch.zeros_like(terminals)
+        return next_v, terminals
+
+
+@dataclasses.dataclass(frozen=True)
 class IQLoss:
-    """Terms of the critic loss; ``loss`` is what gets differentiated, the rest is for logs."""
+    """Terms of the critic loss; ``loss`` is what gets differentiated, the rest is for logs
+    (d3rlpy's ``asdict_as_float`` flattens it)."""
 
     loss: torch.Tensor
     softq_loss: torch.Tensor  # -E_expert[phi(r)]
     value_loss: torch.Tensor
     chi2_loss: torch.Tensor  # mixture regulariser (0 when inside phi)
     gp_loss: torch.Tensor  # the Lipschitz gradient penalty before its weight (0 when unused)
-    expert_reward: torch.Tensor  # mean recovered reward on expert rows (detached)
-    policy_reward: torch.Tensor  # mean recovered reward on policy rows (detached, 0 if none)
+    reward_expert: torch.Tensor  # mean recovered reward on expert rows (detached)
+    reward_policy: torch.Tensor  # mean recovered reward on policy rows (detached, 0 if none)
+
+
+LossT = TypeVar("LossT", bound=IQLoss)
+
+
+def extend_loss(loss: IQLoss, cls: type[LossT], **extra: torch.Tensor) -> LossT:
+    """``loss`` as the subclass ``cls`` (a learner's own log fields added from ``extra``)."""
+    return cls(**{f.name: getattr(loss, f.name) for f in dataclasses.fields(IQLoss)}, **extra)
 
 
 def soft_value(q_values: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -62,44 +152,35 @@ def soft_value(q_values: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 def iq_loss(
+    objective: IQObjective,
     *,
     q: torch.Tensor,
     v: torch.Tensor,
     next_v: torch.Tensor,
     terminals: torch.Tensor,
     is_expert: torch.Tensor,
-    gamma: float,
-    divergence: Divergence = "chi2",
-    value_objective: ValueObjective = "value_expert",
     initial_v: torch.Tensor | None = None,
-    chi2_alpha: float = 0.5,
-    chi2_on_mixture: bool = False,
-    tv_bound: float = 1.0,
     gradient_penalty: torch.Tensor | None = None,
-    gp_weight: float = 10.0,
     q_weights: torch.Tensor | None = None,
 ) -> IQLoss:
     r"""Compute the IQ-Learn critic loss for one batch.
 
     Args:
+        objective: the options (divergence, value term, regulariser, LS-IQ targets).
         q: ``Q(s, a)`` of the taken actions, ``(B, 1)``; or ``(B, K)`` values of K actions per
             state, averaged with ``q_weights`` after ``phi`` (state-only imitation, sec. 5.4:
             :math:`\mathbb{E}_{a \sim \pi}[\phi(Q(s, a) - y)]`).
         v: ``V(s)``, ``(B, 1)``.
-        next_v: ``V(s')``, ``(B, 1)`` (any value where ``terminals`` is 1: it is masked).
+        next_v: ``V(s')``, ``(B, 1)`` (any value where ``terminals`` is 1: it is masked, or
+            replaced by the absorbing value with ``objective.absorbing``).
         terminals: 1 where the environment terminated at this step, ``(B, 1)``.
         is_expert: boolean mask of expert rows, ``(B,)`` or ``(B, 1)``; at least one is True.
-        gamma: discount factor.
-        divergence: which :math:`\\phi` (see :mod:`offline_iq.algos.divergences`).
-        value_objective: ``value_expert``, ``value`` or ``v0`` (see the module docstring).
         initial_v: ``V(s_0)`` of true initial states, required for ``v0``.
-        chi2_alpha: :math:`\\alpha` of the :math:`\\chi^2` regulariser.
-        chi2_on_mixture: put the :math:`\\chi^2` penalty on all rows instead of inside ``phi``.
-        tv_bound: reward bound :math:`R` of ``tv``.
-        gradient_penalty: the ``w1`` Lipschitz penalty, already computed (scalar).
-        gp_weight: weight of ``gradient_penalty``.
+        gradient_penalty: the Lipschitz penalty, already computed (scalar), weighted by
+            ``objective.gp_weight``.
         q_weights: ``(B, K)`` probabilities of the K actions in ``q`` (default: uniform).
     """
+    obj = objective
     mask = is_expert.reshape(-1).bool()
     if not bool(mask.any()):
         raise ValueError("iq_loss needs at least one expert row")
@@ -112,50 +193,62 @@ def iq_loss(
     weights = torch.full_like(q, 1.0 / q.shape[1]) if q_weights is None else q_weights
     if weights.shape != q.shape:
         raise ValueError(f"q_weights shape {tuple(weights.shape)} differs from q {tuple(q.shape)}")
-    y = (1.0 - terminals) * gamma * next_v
+    next_v, terminals = obj.prepare_next_v(next_v, terminals, is_expert)
+    y = (1.0 - terminals) * obj.gamma * next_v
     reward = q - y  # (B, K), broadcast over the K actions
     expert_reward, expert_weights = reward[mask], weights[mask]
-    if chi2_on_mixture:
-        if divergence != "chi2":
-            raise ValueError("chi2_on_mixture requires divergence='chi2'")
+    if obj.chi2_on_mixture:
         softq_loss = -(expert_weights * expert_reward).sum(1).mean()
-        chi2_loss = (weights * reward.pow(2)).sum(1).mean() / (4.0 * chi2_alpha)
+        chi2_loss = (weights * reward.pow(2)).sum(1).mean() / (4.0 * obj.chi2_alpha)
     else:
-        phi_r = phi(divergence, expert_reward, chi2_alpha=chi2_alpha, tv_bound=tv_bound)
+        phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
         softq_loss = -(expert_weights * phi_r).sum(1).mean()
         chi2_loss = torch.zeros((), device=q.device)
-    if value_objective == "value_expert":
-        value_loss = (v - y)[mask].mean()
-    elif value_objective == "value":
-        value_loss = (v - y).mean()
-    elif value_objective == "v0":
-        if initial_v is None:
-            raise ValueError("value_objective='v0' needs initial_v")
-        value_loss = (1.0 - gamma) * initial_v.mean()
-    else:
-        raise ValueError(
-            f"unknown value_objective {value_objective!r}; choose from {VALUE_OBJECTIVES}"
-        )
+    value_loss = _value_term(obj, v - y, mask, initial_v)
     loss = softq_loss + value_loss + chi2_loss
     if gradient_penalty is not None:
-        loss = loss + gp_weight * gradient_penalty
+        loss = loss + obj.gp_weight * gradient_penalty
     mean_reward = (weights * reward).sum(1).detach()
     policy_rows = mean_reward[~mask]
+    zero = torch.zeros((), device=q.device)
     return IQLoss(
         loss=loss,
         softq_loss=softq_loss,
         value_loss=value_loss,
         chi2_loss=chi2_loss,
-        gp_loss=(
-            gradient_penalty.detach()
-            if gradient_penalty is not None
-            else torch.zeros((), device=q.device)
-        ),
-        expert_reward=mean_reward[mask].mean(),
-        policy_reward=(
-            policy_rows.mean() if policy_rows.numel() else torch.zeros((), device=q.device)
-        ),
+        gp_loss=gradient_penalty.detach() if gradient_penalty is not None else zero,
+        reward_expert=mean_reward[mask].mean(),
+        reward_policy=policy_rows.mean() if policy_rows.numel() else zero,
     )
+
+
+def _value_term(
+    obj: IQObjective, v_minus_y: torch.Tensor, mask: torch.Tensor, initial_v: torch.Tensor | None
+) -> torch.Tensor:
+    """The value term of the loss, by ``obj.value_objective`` (see the module docstring)."""
+    if obj.value_objective == "value_expert":
+        return v_minus_y[mask].mean()
+    if obj.value_objective == "value":
+        return v_minus_y.mean()
+    if initial_v is None:
+        raise ValueError("value_objective='v0' needs initial_v")
+    return (1.0 - obj.gamma) * initial_v.mean()
+
+
+def expert_policy_pairs(
+    inputs: torch.Tensor, is_expert: torch.Tensor, own_inputs: Callable[[], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Expert rows of ``inputs`` and as many policy rows (the two sides of the W1 penalty).
+
+    Offline (no policy rows) the policy side is ``own_inputs()``: the learner's own actions at
+    the expert states.
+    """
+    expert = inputs[is_expert]
+    if bool((~is_expert).any()):
+        policy = inputs[~is_expert]
+        n = min(len(expert), len(policy))
+        return expert[:n], policy[:n]
+    return expert, own_inputs()
 
 
 def interpolation_gradient_penalty(

@@ -6,7 +6,8 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 
-from offline_iq.benchmark.algorithms import check_scaler, parse_algorithm
+from offline_iq.learners import parse_algorithm
+from offline_iq.preprocessing import check_scaler
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -70,7 +71,7 @@ def make_grid(
     An algorithm named ``<name>-online`` (e.g. ``iq-online``) gives online cells: ``steps``
     environment steps of ``fit_online`` with the selected trajectories as demonstrations.
     ``scaler`` is the observation scaler of every cell (see
-    :func:`~offline_iq.benchmark.algorithms.observation_scaler`).
+    :func:`~offline_iq.preprocessing.observation_scaler`).
     """
     for name, values in (("trajectories", trajectories), ("seeds", seeds)):
         if not values:

@@ -9,12 +9,14 @@ from typing import Any
 import d3rlpy
 import numpy as np
 
-from offline_iq.benchmark.algorithms import make_config, make_online_config, resolve_scaler
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data import load_minari
 from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
+from offline_iq.learners import make_config, make_online_config
+from offline_iq.preprocessing import resolve_scaler
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
+from offline_iq.training import train_in_chunks
 
 __all__ = ["EVAL_POINTS", "CellResult", "run_cell"]
 
@@ -78,32 +80,27 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
             evaluate_policy(algo, env, cell.eval_episodes, seed=EVAL_SEED + 1000 * cell.seed)
         )
 
-    tick = time.perf_counter()
+    train_env, buffer = None, None
     if online:
         algo.attach_demonstrations(data)
         train_env = meta.make_env()
         train_env.reset(seed=cell.seed)
         buffer = d3rlpy.dataset.create_fifo_replay_buffer(REPLAY_CAPACITY, env=train_env)
-        warmup = min(1000, max(per_eval * EVAL_POINTS // 4, 1))
-        for point in range(EVAL_POINTS):
-            algo.fit_online(train_env, buffer, n_steps=per_eval, n_steps_per_epoch=per_eval,
-                            update_start_step=warmup if point == 0 else 0, show_progress=False,
-                            logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
-            train_time += time.perf_counter() - tick
-            evaluate()
-            tick = time.perf_counter()
+    tick = time.perf_counter()
+    for _done in train_in_chunks(
+        algo,
+        data,
+        steps=per_eval * EVAL_POINTS,
+        chunk=per_eval,
+        env=train_env,
+        buffer=buffer,
+        warmup=min(1000, max(per_eval * EVAL_POINTS // 4, 1)),
+    ):
+        train_time += time.perf_counter() - tick
+        evaluate()
+        tick = time.perf_counter()
+    if train_env is not None:
         train_env.close()
-    else:
-        for _epoch, _metrics in algo.fitter(
-            data,
-            n_steps=per_eval * EVAL_POINTS,
-            n_steps_per_epoch=per_eval,
-            show_progress=False,
-            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-        ):
-            train_time += time.perf_counter() - tick
-            evaluate()
-            tick = time.perf_counter()
     env.close()
     means = [float(r.mean()) for r in evaluations]
     final, best = means[-1], max(means)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from offline_iq.benchmark.algorithms import check_scaler, parse_algorithm
 from offline_iq.benchmark.cells import (
     DEFAULT_ALGORITHMS,
     DEFAULT_DATASETS,
@@ -20,6 +19,8 @@ from offline_iq.benchmark.report import plot_results, summarize, to_markdown
 from offline_iq.benchmark.results import ResultsStore
 from offline_iq.cli.app import app, console
 from offline_iq.data.sources import resolve_data_path
+from offline_iq.learners import parse_algorithm
+from offline_iq.preprocessing import check_scaler
 
 
 def _int_list(text: str, name: str) -> list[int]:

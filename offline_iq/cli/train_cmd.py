@@ -10,18 +10,20 @@ import d3rlpy
 import numpy as np
 import typer
 
-from offline_iq.benchmark.algorithms import (
-    ALGORITHMS,
-    ONLINE_ALGORITHMS,
-    make_config,
-    make_online_config,
-)
 from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
-from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
 from offline_iq.evaluation import evaluate_policy
-
-CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
+from offline_iq.learners import ALGORITHMS, ONLINE_ALGORITHMS, make_config, make_online_config
+from offline_iq.training import (
+    CHECKPOINT,
+    ONLINE_WARMUP,
+    STATE,
+    RunState,
+    load_checkpoint,
+    replay_buffer,
+    save_checkpoint,
+    train_in_chunks,
+)
 
 
 def parse_options(options: list[str]) -> dict[str, Any]:
@@ -83,91 +85,81 @@ def fit(
     """
     if algo not in ALGORITHMS:
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    if online and algo not in ONLINE_ALGORITHMS:
+        raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
     try:
         data = load_minari(dataset, n_trajectories=demos, subsample=subsample, seed=seed)
     except (DatasetNotFoundError, ValueError) as err:
         raise typer.BadParameter(str(err)) from err
     name = f"{data.metadata.dataset_id.replace('/', '-')}__{algo}__n{demos or 'all'}__s{seed}"
     out = out or Path("runs") / name
-    out.mkdir(parents=True, exist_ok=True)
-    state_path = out / STATE
-    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if (state and state.get("dataset") != dataset) or state.get("algo", algo) != algo:
+    state, model = load_checkpoint(out, device)
+    if state is not None and (state.dataset != dataset or state.algo != algo):
         raise typer.BadParameter(f"{out} holds a run of another dataset or algorithm")
-    d3rlpy.seed(seed + int(state.get("steps_done", 0)))
-    if (out / CHECKPOINT).exists():
-        model: Any = d3rlpy.load_learnable(str(out / CHECKPOINT), device=device)
-        console.print(f"resuming {out} at step {state['steps_done']}")
-    else:
-        if online and algo not in ONLINE_ALGORITHMS:
-            raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
-        make = make_online_config if online else make_config
+    if state is None or model is None:
         overrides = parse_options(option or [])
-        try:
-            model = make(algo, data, **overrides).create(device=device)
-        except (TypeError, ValueError) as err:  # an unknown field name or value
-            raise typer.BadParameter(f"bad --option for {algo}: {err}") from err
-        state = {
-            "dataset": dataset,
-            "algo": algo,
-            "demos": demos,
-            "subsample": subsample,
-            "seed": seed,
-            "steps_done": 0,
-            "evaluations": [],
-            "online": online,
-            "options": overrides,
-        }
-    remaining = steps - int(state["steps_done"])
-    if remaining <= 0:
-        console.print(f"{out} already trained for {state['steps_done']} steps")
+        model = _new_model(algo, data, online, overrides, device)
+        state = RunState(dataset, algo, demos, subsample, seed, online, overrides)
+    else:
+        console.print(f"resuming {out} at step {state.steps_done}")
+    if state.steps_done >= steps:
+        console.print(f"{out} already trained for {state.steps_done} steps")
         return
+    d3rlpy.seed(seed + state.steps_done)
     env = data.metadata.make_env(eval_env=True) if data.metadata.env_spec else None
     train_env, buffer = None, None
     if online:
-        import gymnasium as gym
-
-        if online not in gym.registry:
-            raise typer.BadParameter(f"unknown environment {online!r}")
         model.attach_demonstrations(data)
-        train_env, env = gym.make(online), gym.make(online)
-        train_env.reset(seed=seed + int(state["steps_done"]))
-        buffer = load_or_create_replay_buffer(out / BUFFER, train_env)  # resume keeps the data
+        train_env, env = _online_envs(online)
+        train_env.reset(seed=seed + state.steps_done)
+        buffer = replay_buffer(out, train_env)  # resume keeps the data
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
         d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
     ]
     if tensorboard:
         adapters.append(d3rlpy.logging.TensorboardAdapterFactory(root_dir=str(out / "tensorboard")))
-    epochs = -(-remaining // steps_per_epoch)
-    for epoch in range(epochs):
-        n = min(steps_per_epoch, remaining - epoch * steps_per_epoch)
-        common: dict[str, Any] = {
-            "n_steps": n,
-            "n_steps_per_epoch": n,
-            "experiment_name": f"from_step_{state['steps_done']}",
-            "with_timestamp": False,
-            "logger_adapter": d3rlpy.logging.CombineAdapterFactory(adapters),
-            "show_progress": True,
-            "save_interval": 10**9,
-        }
-        if online:
-            start = 1000 if int(state["steps_done"]) == 0 else 0
-            model.fit_online(train_env, buffer, update_start_step=min(start, n - 1), **common)
-        else:
-            for _ in model.fitter(data, **common):
-                pass
-        state["steps_done"] = int(state["steps_done"]) + n
+    chunks = train_in_chunks(
+        model,
+        data,
+        steps=steps,
+        chunk=steps_per_epoch,
+        done=state.steps_done,
+        env=train_env,
+        buffer=buffer,
+        warmup=min(ONLINE_WARMUP, min(steps_per_epoch, steps) - 1),
+        experiment_name=f"from_step_{state.steps_done}",
+        with_timestamp=False,
+        logger_adapter=d3rlpy.logging.CombineAdapterFactory(adapters),
+        show_progress=True,
+        save_interval=10**9,
+    )
+    for done in chunks:
+        mean_return = None
         if env is not None and eval_episodes:
             returns = evaluate_policy(model, env, eval_episodes, seed=10_000)
-            state["evaluations"].append([state["steps_done"], float(returns.mean())])
-            console.print(
-                f"step {state['steps_done']}: return {returns.mean():.1f} ± {returns.std():.1f}"
-            )
-        model.save(str(out / CHECKPOINT))  # then the state: a crash between them redoes one epoch
-        if buffer is not None:
-            save_replay_buffer(buffer, out / BUFFER)
-        state_path.write_text(json.dumps(state, indent=2))
+            mean_return = float(returns.mean())
+            console.print(f"step {done}: return {returns.mean():.1f} ± {returns.std():.1f}")
+        state = state.after_chunk(done, mean_return)
+        save_checkpoint(out, model, state, buffer)
     console.print(f"saved {out / CHECKPOINT}")
+
+
+def _new_model(
+    algo: str, data: Any, online: str | None, overrides: dict[str, Any], device: str
+) -> Any:
+    make = make_online_config if online else make_config
+    try:
+        return make(algo, data, **overrides).create(device=device)
+    except (TypeError, ValueError) as err:  # an unknown field name or value
+        raise typer.BadParameter(f"bad --option for {algo}: {err}") from err
+
+
+def _online_envs(env_id: str) -> tuple[Any, Any]:
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        raise typer.BadParameter(f"unknown environment {env_id!r}")
+    return gym.make(env_id), gym.make(env_id)
 
 
 @app.command()

@@ -164,6 +164,11 @@ class ExpertReplayBuffer(ReplayBuffer):
         """``o_0`` of each episode, ``(n_episodes, *obs_shape)`` (the paper's initial states)."""
         return self._initial_observations
 
+    @property
+    def terminates(self) -> bool:
+        """Whether any episode ends by termination (a goal or a failure), not by truncation."""
+        return any(bool(episode.terminated) for episode in self._episode_list)
+
     def sample_transition_batch(self, batch_size: int) -> TransitionMiniBatch:
         """Uniform sample of ``batch_size`` transitions (with replacement), vectorised."""
         index = np.random.randint(len(self._arrays), size=batch_size)
@@ -182,11 +187,6 @@ class ExpertReplayBuffer(ReplayBuffer):
             intervals=np.ones((len(index), 1), dtype=np.float32),
             transitions=[],
         )
-
-    def sample_initial_observations(self, batch_size: int) -> np.ndarray:
-        """Uniform sample of true initial states ``o_0`` (for IQ-Learn's ``v0`` objective)."""
-        index = np.random.randint(len(self._initial_observations), size=batch_size)
-        return self._initial_observations[index]
 
     def append(self, *args: Any, **kwargs: Any) -> None:
         """Raise ``TypeError``: the buffer is read-only (use a d3rlpy FIFO buffer online)."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from offline_iq.algos.iq_loss import interpolation_gradient_penalty, iq_loss, soft_value
+from offline_iq.algos.iq_loss import (
+    IQObjective,
+    interpolation_gradient_penalty,
+    iq_loss,
+    soft_value,
+)
 
 GAMMA = 0.9
 
@@ -25,14 +31,14 @@ def _batch() -> dict[str, torch.Tensor]:
 
 def test_chi2_value_expert_by_hand() -> None:
     b = _batch()
-    out = iq_loss(**b, gamma=GAMMA, divergence="chi2", chi2_alpha=0.5)
+    out = iq_loss(IQObjective(gamma=GAMMA, divergence="chi2", chi2_alpha=0.5), **b)
     # phi(r) = r - r^2 / 2 on expert rows: [0.39875, 0.0] -> softq = -0.199375
     assert float(out.softq_loss) == pytest.approx(-0.199375)
     # value_expert = mean over expert rows of V(s) - y = mean(0.05, 1.0)
     assert float(out.value_loss) == pytest.approx(0.525)
     assert float(out.loss) == pytest.approx(0.325625)
-    assert float(out.expert_reward) == pytest.approx(1.275)
-    assert float(out.policy_reward) == pytest.approx(-0.4)
+    assert float(out.reward_expert) == pytest.approx(1.275)
+    assert float(out.reward_policy) == pytest.approx(-0.4)
     out.loss.backward()
     # d/dq_i = -(1 - r_i) / 2 on expert rows (1 - r/(2 alpha) = 1 - r), 0 on the policy row
     assert b["q"].grad is not None
@@ -41,16 +47,18 @@ def test_chi2_value_expert_by_hand() -> None:
 
 def test_value_over_all_rows_and_v0() -> None:
     b = _batch()
-    value = iq_loss(**b, gamma=GAMMA, value_objective="value")
+    value = iq_loss(IQObjective(gamma=GAMMA, value_objective="value"), **b)
     assert float(value.value_loss) == pytest.approx((0.05 + 1.0 - 0.7) / 3)
-    v0 = iq_loss(**b, gamma=GAMMA, value_objective="v0", initial_v=torch.tensor([[1.0], [3.0]]))
+    v0 = iq_loss(
+        IQObjective(gamma=GAMMA, value_objective="v0"), **b, initial_v=torch.tensor([[1.0], [3.0]])
+    )
     assert float(v0.value_loss) == pytest.approx((1 - GAMMA) * 2.0)
     with pytest.raises(ValueError, match="needs initial_v"):
-        iq_loss(**b, gamma=GAMMA, value_objective="v0")
+        iq_loss(IQObjective(gamma=GAMMA, value_objective="v0"), **b)
 
 
 def test_chi2_on_the_mixture_by_hand() -> None:
-    out = iq_loss(**_batch(), gamma=GAMMA, chi2_alpha=0.5, chi2_on_mixture=True)
+    out = iq_loss(IQObjective(gamma=GAMMA, chi2_alpha=0.5, chi2_on_mixture=True), **_batch())
     assert float(out.softq_loss) == pytest.approx(-(0.55 + 2.0) / 2)
     # (0.55^2 + 2^2 + 0.4^2) / 3 / (4 * 0.5)
     assert float(out.chi2_loss) == pytest.approx((0.3025 + 4.0 + 0.16) / 3 / 2)
@@ -60,21 +68,20 @@ def test_chi2_on_the_mixture_by_hand() -> None:
 def test_truncation_bootstraps_termination_does_not() -> None:
     b = _batch()
     b["terminals"] = torch.zeros(3, 1, dtype=torch.float64)  # all truncated or mid-episode
-    out = iq_loss(**b, gamma=GAMMA, divergence="w1")
+    out = iq_loss(IQObjective(gamma=GAMMA, divergence="w1"), **b)
     # r = [1 - 0.45, 2 - 1.8] on expert rows; phi = identity
     assert float(out.softq_loss) == pytest.approx(-(0.55 + 0.2) / 2)
 
 
 def test_state_only_weights_average_after_phi() -> None:
     out = iq_loss(
+        IQObjective(gamma=GAMMA, chi2_alpha=0.5),
         q=torch.tensor([[1.0, 3.0]]),
         q_weights=torch.tensor([[0.25, 0.75]]),
         v=torch.zeros(1, 1),
         next_v=torch.zeros(1, 1),
         terminals=torch.ones(1, 1),
         is_expert=torch.tensor([True]),
-        gamma=GAMMA,
-        chi2_alpha=0.5,
     )
     # 0.25 * phi(1) + 0.75 * phi(3) = 0.25 * 0.5 + 0.75 * (3 - 4.5) = -1.0
     assert float(out.softq_loss) == pytest.approx(1.0)
@@ -84,8 +91,9 @@ def test_gradient_penalty_weight_and_value() -> None:
     critic = lambda x: 3.0 * x.sum(dim=1, keepdim=True)  # noqa: E731  gradient norm 3 sqrt(2)
     gp = interpolation_gradient_penalty(critic, torch.zeros(4, 2), torch.ones(4, 2), lipschitz=1.0)
     assert float(gp) == pytest.approx((3 * math.sqrt(2) - 1) ** 2, rel=1e-6)
-    base = iq_loss(**_batch(), gamma=GAMMA, divergence="w1")
-    with_gp = iq_loss(**_batch(), gamma=GAMMA, divergence="w1", gradient_penalty=gp, gp_weight=10.0)
+    w1 = IQObjective(gamma=GAMMA, divergence="w1")
+    base = iq_loss(w1, **_batch())
+    with_gp = iq_loss(dataclasses.replace(w1, gp_weight=10.0), **_batch(), gradient_penalty=gp)
     assert float(with_gp.loss - base.loss) == pytest.approx(10 * float(gp), rel=1e-6)
     assert float(with_gp.gp_loss) == pytest.approx(float(gp)) and float(base.gp_loss) == 0.0
 
@@ -99,11 +107,11 @@ def test_soft_value_by_hand() -> None:
 def test_bad_inputs() -> None:
     b = _batch()
     with pytest.raises(ValueError, match="at least one expert row"):
-        iq_loss(**{**b, "is_expert": torch.zeros(3, dtype=torch.bool)}, gamma=GAMMA)
+        iq_loss(IQObjective(gamma=GAMMA), **{**b, "is_expert": torch.zeros(3, dtype=torch.bool)})
     with pytest.raises(ValueError, match=r"v must have shape \(3, 1\)"):
-        iq_loss(**{**b, "v": torch.zeros(3)}, gamma=GAMMA)
+        iq_loss(IQObjective(gamma=GAMMA), **{**b, "v": torch.zeros(3)})
     with pytest.raises(ValueError, match="requires divergence='chi2'"):
-        iq_loss(**b, gamma=GAMMA, divergence="kl", chi2_on_mixture=True)
+        IQObjective(gamma=GAMMA, divergence="kl", chi2_on_mixture=True)
 
 
 def test_offline_chi2_is_scaled_cross_entropy_plus_a_reward_penalty() -> None:
@@ -118,13 +126,12 @@ def test_offline_chi2_is_scaled_cross_entropy_plus_a_reward_penalty() -> None:
     alpha, chi2_alpha = 0.3, 0.7
     q = q_all.gather(1, actions)
     out = iq_loss(
+        IQObjective(gamma=GAMMA, chi2_alpha=chi2_alpha),
         q=q,
         v=soft_value(q_all, alpha),
         next_v=next_v,
         terminals=terminals,
         is_expert=torch.ones(6, dtype=torch.bool),
-        gamma=GAMMA,
-        chi2_alpha=chi2_alpha,
     )
     cross_entropy = torch.nn.functional.cross_entropy(q_all / alpha, actions.reshape(-1))
     reward = q - (1 - terminals) * GAMMA * next_v

@@ -7,6 +7,7 @@ import dataclasses
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
 from d3rlpy.algos.qlearning.torch.utility import DiscreteQFunctionMixin
+from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import DiscreteEnsembleQFunctionForwarder
 from d3rlpy.optimizers import OptimizerWrapper
 from d3rlpy.torch_utility import Modules, TorchMiniBatch, hard_sync, soft_sync
@@ -14,10 +15,17 @@ from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.iq_loss import IQLoss, interpolation_gradient_penalty, soft_value
-from offline_iq.algos.iq_objective import IQObjective
+from offline_iq.algos.iq_loss import (
+    IQLoss,
+    IQObjective,
+    expert_policy_pairs,
+    extend_loss,
+    interpolation_gradient_penalty,
+    iq_loss,
+    soft_value,
+)
 
-__all__ = ["DiscreteIQLearnImpl", "DiscreteIQLearnModules"]
+__all__ = ["DiscreteIQLearnImpl", "DiscreteIQLearnLoss", "DiscreteIQLearnModules"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +33,14 @@ class DiscreteIQLearnModules(Modules):
     q_funcs: nn.ModuleList
     targ_q_funcs: nn.ModuleList
     optim: OptimizerWrapper
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteIQLearnLoss(IQLoss):
+    """The critic loss's terms plus the mean ``Q`` and ``V`` of expert rows (for logs)."""
+
+    q_expert: torch.Tensor
+    v_expert: torch.Tensor
 
 
 class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
@@ -70,7 +86,8 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         """``V(s) = alpha logsumexp(Q(s, .) / alpha)``, shape ``(B, 1)``."""
         return soft_value(self.q_values(x), self._temperature)
 
-    def compute_loss(self, batch: ExpertTorchMiniBatch) -> tuple[IQLoss, dict[str, torch.Tensor]]:
+    def compute_loss(self, batch: ExpertTorchMiniBatch) -> DiscreteIQLearnLoss:
+        """The IQ-Learn critic loss of ``batch`` (eq. 9 with this impl's objective)."""
         obj = self._objective
         is_expert = batch.expert_mask()
         obs, next_obs = batch.observations, batch.next_observations
@@ -83,13 +100,13 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
             both = self.q_values(torch.cat([obs, next_obs]))
             q_all, next_q_all = both[: obs.shape[0]], both[obs.shape[0] :]
         v = soft_value(q_all, self._temperature)
-        next_v = soft_value(next_q_all, self._temperature)
         actions = batch.actions.long().reshape(-1, 1)
         policy_probs = torch.softmax(q_all / self._temperature, dim=1)
-        if obj.state_only:
+        taken = q_all.gather(1, actions)
+        if obj.state_only:  # expert actions unused: average phi over the policy (sec. 5.4)
             q, q_weights = q_all, policy_probs.detach()
         else:
-            q, q_weights = q_all.gather(1, actions), None
+            q, q_weights = taken, None
         initial_v = None
         if obj.value_objective == "v0":
             assert batch.initial_observations is not None, "v0 needs initial observations"
@@ -97,22 +114,23 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         penalty = None
         if obj.uses_gradient_penalty:
             penalty = self._gradient_penalty(batch, is_expert, policy_probs.detach())
-        loss = obj.loss(
+        loss = iq_loss(
+            obj,
             q=q,
             v=v,
-            next_v=next_v,
+            next_v=soft_value(next_q_all, self._temperature),
             terminals=batch.terminals,
             is_expert=is_expert,
             initial_v=initial_v,
             gradient_penalty=penalty,
             q_weights=q_weights,
         )
-        taken = q_all.gather(1, actions)
-        extra = {
-            "q_expert": taken[is_expert].mean().detach(),
-            "v_expert": v[is_expert].mean().detach(),
-        }
-        return loss, extra
+        return extend_loss(
+            loss,
+            DiscreteIQLearnLoss,
+            q_expert=taken[is_expert].mean().detach(),
+            v_expert=v[is_expert].mean().detach(),
+        )
 
     def _gradient_penalty(
         self, batch: ExpertTorchMiniBatch, is_expert: torch.Tensor, probs: torch.Tensor
@@ -121,15 +139,14 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         obs = batch.observations
         assert isinstance(obs, torch.Tensor), "w1 needs array observations"
         one_hot = torch.nn.functional.one_hot(batch.actions.long().reshape(-1), self._action_size)
-        expert = torch.cat([obs, one_hot.to(obs.dtype)], dim=1)[is_expert]
-        if bool((~is_expert).any()):
-            policy = torch.cat([obs, one_hot.to(obs.dtype)], dim=1)[~is_expert]
-            n = min(len(expert), len(policy))
-            expert, policy = expert[:n], policy[:n]
-        else:  # offline: the policy's own actions at expert states
+
+        def own_inputs() -> torch.Tensor:  # offline: the policy's own actions at expert states
             sampled = torch.multinomial(probs[is_expert], 1).reshape(-1)
             policy_one_hot = torch.nn.functional.one_hot(sampled, self._action_size).to(obs.dtype)
-            policy = torch.cat([obs[is_expert], policy_one_hot], dim=1)
+            return torch.cat([obs[is_expert], policy_one_hot], dim=1)
+
+        inputs = torch.cat([obs, one_hot.to(obs.dtype)], dim=1)
+        expert, policy = expert_policy_pairs(inputs, is_expert, own_inputs)
         dim = obs.shape[1]
 
         def critic(x: torch.Tensor) -> torch.Tensor:
@@ -140,22 +157,12 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
     def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
         assert isinstance(batch, ExpertTorchMiniBatch)
         self._modules.optim.zero_grad()
-        loss, extra = self.compute_loss(batch)
+        loss = self.compute_loss(batch)
         loss.loss.backward()
         self._modules.optim.step()
         if self._use_target_network:
             soft_sync(self._modules.targ_q_funcs, self._modules.q_funcs, self._tau)
-        return {
-            "loss": float(loss.loss.detach()),
-            "softq_loss": float(loss.softq_loss.detach()),
-            "value_loss": float(loss.value_loss.detach()),
-            "chi2_loss": float(loss.chi2_loss.detach()),
-            "gp_loss": float(loss.gp_loss),
-            "q_expert": float(extra["q_expert"]),
-            "v_expert": float(extra["v_expert"]),
-            "reward_expert": float(loss.expert_reward),
-            "reward_policy": float(loss.policy_reward),
-        }
+        return asdict_as_float(loss)
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
         return self.q_values(x).argmax(dim=1)

@@ -2,65 +2,39 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import Iterator
-
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
 from d3rlpy.algos.qlearning.torch.utility import ContinuousQFunctionMixin
+from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import (
     ContinuousEnsembleQFunctionForwarder,
-    NormalPolicy,
-    Parameter,
     Policy,
     build_squashed_gaussian_distribution,
     get_parameter,
 )
-from d3rlpy.optimizers import OptimizerWrapper
-from d3rlpy.torch_utility import Modules, TorchMiniBatch, hard_sync, soft_sync
+from d3rlpy.torch_utility import TorchMiniBatch, hard_sync, soft_sync
 from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.iq_loss import IQLoss, interpolation_gradient_penalty
-from offline_iq.algos.iq_objective import IQObjective
+from offline_iq.algos.iq_loss import IQObjective, extend_loss, iq_loss
+from offline_iq.algos.torch.continuous_iq_parts import (
+    IQLearnActorLoss,
+    IQLearnCriticLoss,
+    IQLearnModules,
+    frozen_parameters,
+    mean_over_critics,
+    q_filtered_bc_loss,
+    state_action_gradient_penalty,
+)
+from offline_iq.algos.torch.policy_samples import (
+    PolicySamples,
+    ensemble_soft_value,
+    sample_policy,
+    soft_value_of_samples,
+)
 
 __all__ = ["IQLearnImpl", "IQLearnModules", "PolicySamples"]
-
-
-@dataclasses.dataclass(frozen=True)
-class IQLearnModules(Modules):
-    policy: NormalPolicy
-    q_funcs: nn.ModuleList
-    targ_q_funcs: nn.ModuleList
-    log_temp: Parameter
-    actor_optim: OptimizerWrapper
-    critic_optim: OptimizerWrapper
-    temp_optim: OptimizerWrapper | None
-
-
-@dataclasses.dataclass(frozen=True)
-class PolicySamples:
-    """``K`` actions per state from the squashed-Gaussian policy.
-
-    ``actions``: ``(B * K, A)``, state-major (row ``b * K + k`` is sample ``k`` of state ``b``);
-    ``log_probs``: ``(B, K, 1)``; ``mean_actions``: ``tanh`` of the Gaussian's mean, ``(B, A)``
-    (the deterministic action ``predict`` returns).
-    """
-
-    actions: torch.Tensor
-    log_probs: torch.Tensor
-    mean_actions: torch.Tensor
-
-    @property
-    def n(self) -> int:
-        return int(self.log_probs.shape[1])
-
-    def detach(self) -> PolicySamples:
-        return PolicySamples(
-            self.actions.detach(), self.log_probs.detach(), self.mean_actions.detach()
-        )
 
 
 class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
@@ -124,127 +98,92 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         dist = build_squashed_gaussian_distribution(self._modules.policy(x))
         return dist.sample_with_log_prob()
 
-    def policy_samples(self, x: torch.Tensor, n: int) -> PolicySamples:
-        """``n`` reparameterised samples per state of ``x`` from one policy forward pass."""
-        action = self._modules.policy(x)
-        dist = build_squashed_gaussian_distribution(action)
-        actions, log_probs = dist.sample_n_with_log_prob(n)  # (B, n, A), (B, n, 1)
-        return PolicySamples(
-            actions.reshape(-1, actions.shape[-1]), log_probs, torch.tanh(action.mu)
-        )
-
-    def soft_v_from_q(self, q: torch.Tensor, samples: PolicySamples) -> torch.Tensor:
-        """``V(s)`` per critic, ``(N, B, 1)``, from ``q = Q(s, a_k)`` of shape ``(N, B * K, 1)``."""
-        n_critics, k = q.shape[0], samples.n
-        q_mean = q.view(n_critics, -1, k).mean(dim=2, keepdim=True)
-        entropy_term = self.temperature.detach() * samples.log_probs.mean(dim=1)
-        return q_mean - entropy_term
-
-    def soft_v(
-        self, x: torch.Tensor, forwarder: ContinuousEnsembleQFunctionForwarder, reduction: str
-    ) -> torch.Tensor:
-        """``V(s)`` per critic (``reduction="none"``: ``(N, B, 1)``) or reduced (``(B, 1)``)."""
-        with torch.no_grad():
-            samples = self.policy_samples(x, self._n_value_samples)
-        x_rep = x.repeat_interleave(samples.n, dim=0)
-        v = self.soft_v_from_q(
-            forwarder.compute_expected_q(x_rep, samples.actions, "none"), samples
-        )
-        return v if reduction == "none" else forwarder_reduce(v, reduction)
+    def policy_samples(self, x: torch.Tensor) -> PolicySamples:
+        """``n_value_samples`` reparameterised actions per state of ``x``."""
+        return sample_policy(self._modules.policy, x, self._n_value_samples)
 
     def compute_critic_loss(
         self, batch: ExpertTorchMiniBatch, samples: PolicySamples | None = None
-    ) -> tuple[IQLoss, torch.Tensor]:
+    ) -> IQLearnCriticLoss:
         """IQ-Learn critic loss (mean over the ensemble) and the mean ``Q`` of expert rows.
 
         ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``).
+        :math:`V(s')` comes from the target network if there is one, else from the online
+        critic in the same forward pass as :math:`Q(s, a)` and :math:`V(s)`.
         """
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
         is_expert = batch.expert_mask()
-        k = self._n_value_samples
-        if samples is None:
-            with torch.no_grad():
-                samples = self.policy_samples(obs, k)
-        samples = samples.detach()
-        online_next = not self._use_target_network
-        v0 = obj.value_objective == "v0"
-        # states whose V uses the online critic, besides obs
-        extra: list[torch.Tensor] = [next_obs] if online_next else []
-        if v0:
-            initial = batch.initial_observations
-            assert isinstance(initial, torch.Tensor), "v0 needs initial observations"
-            extra.append(initial)
         with torch.no_grad():
-            others = [self.policy_samples(x, k) for x in extra]
-            next_samples = others[0] if online_next else self.policy_samples(next_obs, k)
-        actions = batch.actions
-        if obj.state_only:  # expert actions unused: score the policy's own actions (sec. 5.4)
+            samples = (self.policy_samples(obs) if samples is None else samples).detach()
+            value_inputs = {
+                "v": (obs, samples),
+                "next_v": (next_obs, self.policy_samples(next_obs)),
+            }
+            if obj.value_objective == "v0":
+                initial = batch.initial_observations
+                assert isinstance(initial, torch.Tensor), "v0 needs initial observations"
+                value_inputs["initial_v"] = (initial, self.policy_samples(initial))
+            # state-only imitation never reads the expert's actions: score the policy's (sec. 5.4)
+            actions = self.sample_with_log_prob(obs)[0] if obj.state_only else batch.actions
+        target_inputs = value_inputs.pop("next_v") if self._use_target_network else None
+        q_taken, values = self._score(obs, actions, value_inputs)
+        if target_inputs is not None:
             with torch.no_grad():
-                actions, _ = self.sample_with_log_prob(obs)
-        # one forward pass of the online ensemble: (s, a), (s, a_pi), [(s', a'_pi)], [(s0, a0)]
-        xs = [obs, obs.repeat_interleave(k, dim=0)] + [x.repeat_interleave(k, dim=0) for x in extra]
-        acts = [actions, samples.actions] + [s.actions for s in others]
-        q_cat = self._q_func_forwarder.compute_expected_q(torch.cat(xs), torch.cat(acts), "none")
-        sizes = [x.shape[0] for x in xs]
-        q_all, *q_values = torch.split(q_cat, sizes, dim=1)
-        v_all = self.soft_v_from_q(q_values[0], samples)
-        other_v = [self.soft_v_from_q(q, s) for q, s in zip(q_values[1:], others, strict=True)]
-        if online_next:
-            next_v_all = other_v.pop(0)
-        else:
-            with torch.no_grad():
-                next_q = self._targ_q_func_forwarder.compute_expected_q(
-                    next_obs.repeat_interleave(k, dim=0), next_samples.actions, "none"
+                values["next_v"] = ensemble_soft_value(
+                    self._targ_q_func_forwarder, *target_inputs, self.temperature.detach()
                 )
-                next_v_all = self.soft_v_from_q(next_q, next_samples)
-        initial_v_all = other_v.pop(0) if v0 else None
-        penalty = (
-            self._gradient_penalty(obs, batch.actions, is_expert)
-            if obj.uses_gradient_penalty
-            else None
-        )
+        penalty = None
+        if obj.uses_gradient_penalty:
+            penalty = self._gradient_penalty(obs, batch.actions, is_expert)
         losses = [
-            obj.loss(
-                q=q_all[i],
-                v=v_all[i],
-                next_v=next_v_all[i],
+            iq_loss(
+                obj,
+                q=q_taken[i],
+                v=values["v"][i],
+                next_v=values["next_v"][i],
                 terminals=batch.terminals,
                 is_expert=is_expert,
-                initial_v=None if initial_v_all is None else initial_v_all[i],
+                initial_v=values["initial_v"][i] if "initial_v" in values else None,
                 gradient_penalty=penalty,
             )
-            for i in range(q_all.shape[0])
+            for i in range(q_taken.shape[0])
         ]
-        total = IQLoss(
-            *(
-                torch.stack([getattr(part, f.name) for part in losses]).mean()
-                for f in dataclasses.fields(IQLoss)
-            )
-        )
-        q_expert = q_all.mean(dim=0)[is_expert].mean().detach()
-        return total, q_expert
+        q_expert = q_taken.mean(dim=0)[is_expert].mean().detach()
+        return extend_loss(mean_over_critics(losses), IQLearnCriticLoss, q_expert=q_expert)
+
+    def _score(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        value_inputs: dict[str, tuple[torch.Tensor, PolicySamples]],
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``Q(s, a)`` per critic and each named ``V`` per critic, from one forward pass of the
+        online ensemble over every (state, action) pair."""
+        xs = [obs] + [x.repeat_interleave(s.n, dim=0) for x, s in value_inputs.values()]
+        acts = [actions] + [s.actions for _, s in value_inputs.values()]
+        q_cat = self._q_func_forwarder.compute_expected_q(torch.cat(xs), torch.cat(acts), "none")
+        q_taken, *q_sampled = torch.split(q_cat, [x.shape[0] for x in xs], dim=1)
+        temperature = self.temperature.detach()
+        values = {
+            name: soft_value_of_samples(q, s, temperature)
+            for (name, (_, s)), q in zip(value_inputs.items(), q_sampled, strict=True)
+        }
+        return q_taken, values
 
     def _gradient_penalty(
         self, obs: torch.Tensor, actions: torch.Tensor, is_expert: torch.Tensor
     ) -> torch.Tensor:
         """W1 penalty on (state, action) interpolates of expert and policy pairs."""
-        expert = torch.cat([obs, actions], dim=1)[is_expert]
-        if bool((~is_expert).any()):
-            policy = torch.cat([obs, actions], dim=1)[~is_expert]
-            n = min(len(expert), len(policy))
-            expert, policy = expert[:n], policy[:n]
-        else:  # offline: the policy's own actions at expert states
+
+        def own_actions() -> torch.Tensor:  # offline: the policy's actions at expert states
             with torch.no_grad():
-                sampled, _ = self.sample_with_log_prob(obs[is_expert])
-            policy = torch.cat([obs[is_expert], sampled], dim=1)
-        dim = obs.shape[1]
+                return self.sample_with_log_prob(obs[is_expert])[0]
 
-        def critic(x: torch.Tensor) -> torch.Tensor:
-            return self._q_func_forwarder.compute_expected_q(x[:, :dim], x[:, dim:], "mean")
-
-        return interpolation_gradient_penalty(critic, expert, policy, self._objective.lipschitz)
+        return state_action_gradient_penalty(
+            self._q_func_forwarder, obs, actions, is_expert, own_actions, self._objective.lipschitz
+        )
 
     def compute_actor_loss(
         self, obs: torch.Tensor, samples: PolicySamples | None = None
@@ -255,8 +194,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``.
         """
         if samples is None:
-            samples = self.policy_samples(obs, self._n_value_samples)
-        with self._frozen_critics():
+            samples = self.policy_samples(obs)
+        with frozen_parameters(self._modules.q_funcs):
             q = self._q_func_forwarder.compute_expected_q(
                 obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
             )
@@ -267,21 +206,9 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     def compute_q_filter_bc_loss(
         self, batch: ExpertTorchMiniBatch, samples: PolicySamples
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Q-filtered behaviour cloning (Nair et al., 2018) and the fraction of rows it uses.
-
-        .. math::
-
-            \overline{|Q|} \, \frac{1}{|E|} \sum_{(s, a) \in E}
-                \mathbb{1}\big[Q(s, a) > Q(s, \bar a(s))\big] \, \lVert \bar a(s) - a \rVert^2,
-            \qquad \bar a(s) = \tanh \mu(s),
-
-        over the batch's expert rows :math:`E`: the actor's deterministic action is pulled
-        toward the expert's only where the critic (reduced by ``actor_q_reduction``) rates the
-        expert action higher, a policy-improvement step the critic agrees with.
-        :math:`\overline{|Q|}`, the batch mean of :math:`|Q(s, \bar a(s))|` (no gradient),
-        keeps the balance with the SAC term's :math:`Q` independent of the scale of :math:`Q`
-        (as TD3+BC normalises, Fujimoto & Gu, 2021); IQ-Learn's Q levels drift as it trains.
-        """
+        """Q-filtered behaviour cloning (Nair et al., 2018) on the batch's expert rows and the
+        fraction of them it uses (:func:`~offline_iq.algos.torch.continuous_iq_parts.
+        q_filtered_bc_loss`); ``Q`` is the ensemble reduced by ``actor_q_reduction``."""
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
         is_expert = batch.expert_mask()
@@ -295,20 +222,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             q_expert, q_policy = torch.split(both, obs.shape[0])
             use = (q_expert > q_policy).reshape(-1) & is_expert
             scale = q_policy.abs().mean()
-        squared = ((mean_actions - batch.actions) ** 2).sum(dim=1)
-        n_expert = is_expert.sum().clamp(min=1)
-        return scale * (squared * use).sum() / n_expert, use.sum() / n_expert
-
-    @contextlib.contextmanager
-    def _frozen_critics(self) -> Iterator[None]:
-        params = list(self._modules.q_funcs.parameters())
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p in params:
-                p.requires_grad_(True)
+        return q_filtered_bc_loss(mean_actions, batch.actions, is_expert, use, scale)
 
     def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
         assert isinstance(batch, ExpertTorchMiniBatch)
@@ -316,13 +230,25 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
         # one policy pass serves V(s) in the critic step (detached) and the actor step
-        samples = self.policy_samples(obs, self._n_value_samples)
+        samples = self.policy_samples(obs)
 
         mods.critic_optim.zero_grad()
-        critic_loss, q_expert = self.compute_critic_loss(batch, samples)
+        critic_loss = self.compute_critic_loss(batch, samples)
         critic_loss.loss.backward()
         mods.critic_optim.step()
 
+        actor_loss = self._update_actor(batch, samples)
+        if self._use_target_network:
+            soft_sync(mods.targ_q_funcs, mods.q_funcs, self._tau)
+        return {**asdict_as_float(critic_loss), **asdict_as_float(actor_loss)}
+
+    def _update_actor(
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples
+    ) -> IQLearnActorLoss:
+        """The actor's SAC step (plus Q-filtered BC), then the temperature's if it learns."""
+        mods = self._modules
+        obs = batch.observations
+        assert isinstance(obs, torch.Tensor)
         mods.actor_optim.zero_grad()
         actor_loss, log_prob = self.compute_actor_loss(obs, samples)
         bc_loss, bc_fraction = torch.zeros(()), torch.zeros(())
@@ -334,30 +260,21 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         mods.actor_optim.step()
 
         temp_loss = torch.zeros(())
-        if mods.temp_optim is not None:
+        if mods.temp_optim is not None:  # SAC's temperature step toward the target entropy
             mods.temp_optim.zero_grad()
-            target = log_prob.detach() + self._target_entropy
-            temp_loss = -(get_parameter(mods.log_temp).exp() * target).mean()
+            temp_loss = -(
+                get_parameter(mods.log_temp).exp() * (log_prob.detach() + self._target_entropy)
+            ).mean()
             temp_loss.backward()
             mods.temp_optim.step()
-        if self._use_target_network:
-            soft_sync(mods.targ_q_funcs, mods.q_funcs, self._tau)
-        return {
-            "loss": float(critic_loss.loss.detach()),
-            "softq_loss": float(critic_loss.softq_loss.detach()),
-            "value_loss": float(critic_loss.value_loss.detach()),
-            "chi2_loss": float(critic_loss.chi2_loss.detach()),
-            "gp_loss": float(critic_loss.gp_loss),
-            "actor_loss": float(actor_loss.detach()),
-            "bc_loss": float(bc_loss.detach()),
-            "bc_fraction": float(bc_fraction),
-            "temp": float(self.temperature.detach()),
-            "temp_loss": float(temp_loss.detach()),
-            "q_expert": float(q_expert),
-            "reward_expert": float(critic_loss.expert_reward),
-            "reward_policy": float(critic_loss.policy_reward),
-            "entropy": float(-log_prob.detach().mean()),
-        }
+        return IQLearnActorLoss(
+            actor_loss=actor_loss.detach(),
+            bc_loss=bc_loss.detach(),
+            bc_fraction=bc_fraction,
+            temp=self.temperature.detach(),
+            temp_loss=temp_loss.detach(),
+            entropy=-log_prob.detach().mean(),
+        )
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
         return torch.tanh(self._modules.policy(x).mu)
@@ -376,14 +293,3 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     @property
     def q_function(self) -> nn.ModuleList:
         return self._modules.q_funcs
-
-
-def forwarder_reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Reduce ``(N, B, 1)`` ensemble values over the ensemble (``min``, ``max`` or ``mean``)."""
-    if reduction == "min":
-        return values.min(dim=0).values
-    if reduction == "max":
-        return values.max(dim=0).values
-    if reduction == "mean":
-        return values.mean(dim=0)
-    raise ValueError(f"unknown reduction {reduction!r}")

@@ -1,0 +1,131 @@
+"""Parts of the continuous IQ-Learn impl: its modules, loss records, and the actor-side and
+W1 terms as pure functions."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import torch
+from d3rlpy.models.torch import ContinuousEnsembleQFunctionForwarder, NormalPolicy, Parameter
+from d3rlpy.optimizers import OptimizerWrapper
+from d3rlpy.torch_utility import Modules
+from torch import nn
+
+from offline_iq.algos.iq_loss import IQLoss, expert_policy_pairs, interpolation_gradient_penalty
+
+__all__ = [
+    "IQLearnActorLoss",
+    "IQLearnCriticLoss",
+    "IQLearnModules",
+    "frozen_parameters",
+    "mean_over_critics",
+    "q_filtered_bc_loss",
+    "state_action_gradient_penalty",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class IQLearnModules(Modules):
+    policy: NormalPolicy
+    q_funcs: nn.ModuleList
+    targ_q_funcs: nn.ModuleList
+    log_temp: Parameter
+    actor_optim: OptimizerWrapper
+    critic_optim: OptimizerWrapper
+    temp_optim: OptimizerWrapper | None
+
+
+@dataclasses.dataclass(frozen=True)
+class IQLearnCriticLoss(IQLoss):
+    """The critic loss's terms (mean over the ensemble) and the mean ``Q`` of expert rows."""
+
+    q_expert: torch.Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class IQLearnActorLoss:
+    """The actor step's terms: SAC loss, Q-filtered BC loss and the fraction of rows it used,
+    the temperature, its loss, and the policy's entropy estimate."""
+
+    actor_loss: torch.Tensor
+    bc_loss: torch.Tensor
+    bc_fraction: torch.Tensor
+    temp: torch.Tensor
+    temp_loss: torch.Tensor
+    entropy: torch.Tensor
+
+
+def mean_over_critics(losses: list[IQLoss]) -> IQLoss:
+    """Each term of the per-critic losses averaged over the ensemble."""
+    return IQLoss(
+        *(
+            torch.stack([getattr(part, f.name) for part in losses]).mean()
+            for f in dataclasses.fields(IQLoss)
+        )
+    )
+
+
+def q_filtered_bc_loss(
+    mean_actions: torch.Tensor,
+    expert_actions: torch.Tensor,
+    is_expert: torch.Tensor,
+    use: torch.Tensor,
+    scale: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Q-filtered behaviour cloning (Nair et al., 2018) and the fraction of rows it uses:
+
+    .. math::
+
+        \overline{|Q|} \, \frac{1}{|E|} \sum_{(s, a) \in E}
+            \mathbb{1}\big[Q(s, a) > Q(s, \bar a(s))\big] \, \lVert \bar a(s) - a \rVert^2,
+        \qquad \bar a(s) = \tanh \mu(s) \text{ (``mean_actions``)},
+
+    over the expert rows :math:`E` (``use`` is the indicator, already false off :math:`E`): the
+    actor's deterministic action is pulled toward the expert's only where the critic rates the
+    expert action higher, a policy-improvement step the critic agrees with. ``scale``
+    (:math:`\overline{|Q|}`, the batch mean of :math:`|Q(s, \bar a(s))|`, no gradient) keeps
+    the balance with the SAC term's :math:`Q` independent of the scale of :math:`Q` (as TD3+BC
+    normalises, Fujimoto & Gu, 2021); IQ-Learn's Q levels drift as it trains.
+    """
+    squared = ((mean_actions - expert_actions) ** 2).sum(dim=1)
+    n_expert = is_expert.sum().clamp(min=1)
+    return scale * (squared * use).sum() / n_expert, use.sum() / n_expert
+
+
+def state_action_gradient_penalty(
+    forwarder: ContinuousEnsembleQFunctionForwarder,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    is_expert: torch.Tensor,
+    own_actions: Callable[[], torch.Tensor],
+    lipschitz: float,
+) -> torch.Tensor:
+    """W1 penalty of the mean critic on (state, action) interpolates of expert and policy pairs;
+    offline (no policy rows) the policy side is ``own_actions()`` at the expert states."""
+
+    def own_inputs() -> torch.Tensor:
+        return torch.cat([obs[is_expert], own_actions()], dim=1)
+
+    inputs = torch.cat([obs, actions], dim=1)
+    expert, policy = expert_policy_pairs(inputs, is_expert, own_inputs)
+    dim = obs.shape[1]
+
+    def critic(x: torch.Tensor) -> torch.Tensor:
+        return forwarder.compute_expected_q(x[:, :dim], x[:, dim:], "mean")
+
+    return interpolation_gradient_penalty(critic, expert, policy, lipschitz)
+
+
+@contextlib.contextmanager
+def frozen_parameters(module: nn.Module) -> Iterator[None]:
+    """No weight gradients for ``module`` inside the block (inputs still get theirs)."""
+    params = list(module.parameters())
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)

@@ -1,0 +1,177 @@
+"""Expert and policy rows in one batch: a replay buffer that mixes the two, and what it knows.
+
+Online (``fit_online``) and with logged data (``fit_mixed``), each batch is ``n`` policy rows
+then ``n`` expert rows (IQ-Learn, sec. 5.1: half policy, half expert).
+:class:`ExpertMixingReplayBuffer` draws them; the batch it returns says which rows are expert
+(:class:`MixedTransitionMiniBatch`), so the learner needs no mode of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from d3rlpy.dataset import (
+    DatasetInfo,
+    EpisodeBase,
+    ReplayBufferBase,
+    TrajectorySlicerProtocol,
+    TransitionMiniBatch,
+    TransitionPickerProtocol,
+)
+
+from offline_iq.data.buffer import ExpertReplayBuffer
+
+__all__ = [
+    "ExpertMixingReplayBuffer",
+    "MixedTransitionMiniBatch",
+    "concat_batches",
+    "episodes_terminate",
+    "initial_observations",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class MixedTransitionMiniBatch(TransitionMiniBatch):
+    """A d3rlpy mini-batch whose ``is_expert`` marks the expert rows (``(B,)`` bool)."""
+
+    is_expert: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def concat_batches(
+    policy: TransitionMiniBatch, expert: TransitionMiniBatch
+) -> MixedTransitionMiniBatch:
+    """Rows of ``policy`` then rows of ``expert`` as one batch, the expert rows marked."""
+
+    def cat(a: Any, b: Any) -> Any:
+        return np.concatenate([np.asarray(a), np.asarray(b)], axis=0)
+
+    n_policy, n_expert = len(policy.actions), len(expert.actions)
+    return MixedTransitionMiniBatch(
+        observations=cat(policy.observations, expert.observations),
+        actions=cat(policy.actions, expert.actions),
+        rewards=cat(policy.rewards, expert.rewards),
+        next_observations=cat(policy.next_observations, expert.next_observations),
+        next_actions=cat(policy.next_actions, expert.next_actions),
+        terminals=cat(policy.terminals, expert.terminals),
+        intervals=cat(policy.intervals, expert.intervals),
+        transitions=[],
+        is_expert=np.concatenate([np.zeros(n_policy, dtype=bool), np.ones(n_expert, dtype=bool)]),
+    )
+
+
+def initial_observations(dataset: ReplayBufferBase) -> np.ndarray:
+    """True initial states ``o_0`` of a dataset's episodes (of the policy rows when mixed)."""
+    if isinstance(dataset, ExpertMixingReplayBuffer):
+        return initial_observations(dataset.policy)
+    if isinstance(dataset, ExpertReplayBuffer):
+        return dataset.initial_observations
+    firsts = [np.asarray(ep.observations)[0] for ep in dataset.episodes]
+    if not firsts:
+        raise ValueError("the dataset has no episodes to take initial states from")
+    return np.stack(firsts).astype(np.float32)
+
+
+def episodes_terminate(dataset: ReplayBufferBase) -> bool:
+    """Whether any episode of ``dataset`` ends by termination (not by truncation)."""
+    if isinstance(dataset, ExpertReplayBuffer):
+        return dataset.terminates
+    return any(bool(episode.terminated) for episode in dataset.episodes)
+
+
+class ExpertMixingReplayBuffer(ReplayBufferBase):
+    """``policy`` (d3rlpy's online replay buffer, or logged data) joined by ``expert`` rows.
+
+    ``sample_transition_batch(n)`` draws ``n`` policy rows, then ``n`` expert rows. Writing
+    (``append``, ``clip_episode``) and everything else goes to ``policy``.
+    """
+
+    def __init__(self, policy: ReplayBufferBase, expert: ReplayBufferBase) -> None:
+        if expert.transition_count == 0:
+            raise ValueError("demonstrations are empty")
+        self.policy = policy
+        self.expert = expert
+
+    def sample_transition_batch(self, batch_size: int) -> MixedTransitionMiniBatch:
+        """``batch_size`` policy rows, then ``batch_size`` expert rows."""
+        policy = self.policy.sample_transition_batch(batch_size)
+        return concat_batches(policy, self.expert.sample_transition_batch(batch_size))
+
+    # everything below is the policy buffer's
+    def append(self, observation: Any, action: Any, reward: Any) -> None:
+        """The policy buffer's ``append``."""
+        self.policy.append(observation, action, reward)
+
+    def append_episode(self, episode: EpisodeBase) -> None:
+        """The policy buffer's ``append_episode``."""
+        self.policy.append_episode(episode)
+
+    def clip_episode(self, terminated: bool) -> None:
+        """The policy buffer's ``clip_episode``."""
+        self.policy.clip_episode(terminated)
+
+    def sample_transition(self) -> Any:
+        """The policy buffer's ``sample_transition``."""
+        return self.policy.sample_transition()
+
+    def sample_trajectory(self, length: int) -> Any:
+        """The policy buffer's ``sample_trajectory``."""
+        return self.policy.sample_trajectory(length)
+
+    def sample_trajectory_batch(self, batch_size: int, length: int) -> Any:
+        """The policy buffer's ``sample_trajectory_batch``."""
+        return self.policy.sample_trajectory_batch(batch_size, length)
+
+    def dump(self, f: Any) -> None:
+        """The policy buffer's ``dump``."""
+        self.policy.dump(f)
+
+    @classmethod
+    def from_episode_generator(cls, *args: Any, **kwargs: Any) -> ExpertMixingReplayBuffer:
+        """Not supported: wrap a built policy buffer instead."""
+        raise TypeError("build the policy buffer, then ExpertMixingReplayBuffer(policy, expert)")
+
+    @classmethod
+    def load(cls, *args: Any, **kwargs: Any) -> ExpertMixingReplayBuffer:
+        """Not supported: wrap a built policy buffer instead."""
+        raise TypeError("load the policy buffer, then ExpertMixingReplayBuffer(policy, expert)")
+
+    @property
+    def episodes(self) -> Any:
+        """The policy buffer's ``episodes``."""
+        return self.policy.episodes
+
+    def size(self) -> int:
+        """The policy buffer's ``size``."""
+        return self.policy.size()
+
+    @property
+    def buffer(self) -> Any:
+        """The policy buffer's ``buffer``."""
+        return self.policy.buffer
+
+    @property
+    def transition_count(self) -> int:
+        """The policy buffer's ``transition_count``."""
+        return self.policy.transition_count
+
+    @property
+    def transition_picker(self) -> TransitionPickerProtocol:
+        """The policy buffer's ``transition_picker``."""
+        return self.policy.transition_picker
+
+    @property
+    def trajectory_slicer(self) -> TrajectorySlicerProtocol:
+        """The policy buffer's ``trajectory_slicer``."""
+        return self.policy.trajectory_slicer
+
+    @property
+    def writer(self) -> Any:
+        """The policy buffer's ``writer``."""
+        return self.policy.writer
+
+    @property
+    def dataset_info(self) -> DatasetInfo:
+        """The policy buffer's ``dataset_info``."""
+        return self.policy.dataset_info

@@ -1,0 +1,153 @@
+"""The one training driver: chunks of a fixed budget, online warm-up, checkpoints and resume.
+
+``offline-iq fit`` and the benchmark's cells both train through :func:`train_in_chunks`, which
+yields after every chunk (the caller evaluates there); ``offline-iq fit`` keeps its run in a
+folder (:class:`RunState`, the model and, online, the replay buffer) through
+:func:`save_checkpoint` and :func:`load_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import d3rlpy
+from d3rlpy.dataset import ReplayBufferBase
+
+from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
+
+__all__ = [
+    "CHECKPOINT",
+    "ONLINE_WARMUP",
+    "STATE",
+    "RunState",
+    "load_checkpoint",
+    "replay_buffer",
+    "save_checkpoint",
+    "train_in_chunks",
+]
+
+CHECKPOINT, STATE, BUFFER = "checkpoint.d3", "state.json", "buffer.h5"
+ONLINE_WARMUP = 1000  # env steps of random actions before the first online update
+
+
+def train_in_chunks(
+    algo: Any,
+    data: ReplayBufferBase,
+    *,
+    steps: int,
+    chunk: int,
+    done: int = 0,
+    env: Any = None,
+    buffer: ReplayBufferBase | None = None,
+    warmup: int = ONLINE_WARMUP,
+    **fit_kwargs: Any,
+) -> Iterator[int]:
+    """Train ``algo`` from step ``done`` to ``steps`` in chunks of ``chunk`` steps (the last may
+    be shorter), yielding the steps done after each chunk.
+
+    Offline (``env is None``) the steps are gradient steps on ``data``, run by d3rlpy's
+    ``fitter`` (one call for the whole chunks, one for a shorter last chunk). Online the
+    demonstrations ``data`` must be attached already; the steps are environment steps of
+    ``fit_online`` in ``env`` with ``buffer``, updates starting after ``warmup`` steps of a
+    fresh run (``done == 0``). ``fit_kwargs`` go to d3rlpy (logger, progress).
+    """
+    if steps < 1 or chunk < 1:
+        raise ValueError(f"steps and chunk must be >= 1, got {steps} and {chunk}")
+    fit_kwargs.setdefault("logger_adapter", d3rlpy.logging.NoopAdapterFactory())
+    fit_kwargs.setdefault("show_progress", False)
+    remaining = steps - done
+    if remaining <= 0:
+        return
+    if env is None:
+        yield from _offline_chunks(algo, data, done, remaining, chunk, fit_kwargs)
+        return
+    while done < steps:
+        n = min(chunk, steps - done)
+        start = warmup if done == 0 else 0
+        algo.fit_online(
+            env, buffer, n_steps=n, n_steps_per_epoch=n, update_start_step=start, **fit_kwargs
+        )
+        done += n
+        yield done
+
+
+def _offline_chunks(
+    algo: Any, data: ReplayBufferBase, done: int, remaining: int, chunk: int, kwargs: Any
+) -> Iterator[int]:
+    whole, rest = divmod(remaining, chunk)
+    for size, count in ((chunk, whole), (rest, 1 if rest else 0)):
+        if count == 0:
+            continue
+        for _epoch, _metrics in algo.fitter(
+            data, n_steps=size * count, n_steps_per_epoch=size, **kwargs
+        ):
+            done += size
+            yield done
+
+
+@dataclasses.dataclass(frozen=True)
+class RunState:
+    """What ``offline-iq fit`` records about a run (``state.json`` in its folder)."""
+
+    dataset: str
+    algo: str
+    demos: int | None
+    subsample: int
+    seed: int
+    online: str | None = None
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    steps_done: int = 0
+    evaluations: tuple[tuple[int, float], ...] = ()
+
+    def after_chunk(self, steps_done: int, mean_return: float | None) -> RunState:
+        """This state after a chunk ending at ``steps_done`` (and its evaluation, if any)."""
+        evaluations = self.evaluations
+        if mean_return is not None:
+            evaluations = (*evaluations, (steps_done, mean_return))
+        return dataclasses.replace(self, steps_done=steps_done, evaluations=evaluations)
+
+    def to_json(self) -> str:
+        """The state as JSON (``evaluations`` as ``[step, mean return]`` pairs)."""
+        record = dataclasses.asdict(self)
+        record["options"] = dict(self.options)
+        record["evaluations"] = [list(pair) for pair in self.evaluations]
+        return json.dumps(record, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunState:
+        """Read :meth:`to_json`'s output back (unknown keys are an error)."""
+        record = json.loads(text)
+        record["evaluations"] = tuple((int(s), float(r)) for s, r in record.get("evaluations", []))
+        return cls(**record)
+
+
+def save_checkpoint(
+    out: Path, model: Any, state: RunState, buffer: ReplayBufferBase | None = None
+) -> None:
+    """Save the model, the replay buffer (online) and then the state: a crash between them
+    redoes one chunk, never skips one."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(str(out / CHECKPOINT))
+    if buffer is not None:
+        save_replay_buffer(buffer, out / BUFFER)
+    (out / STATE).write_text(state.to_json())
+
+
+def load_checkpoint(out: Path, device: str) -> tuple[RunState | None, Any]:
+    """The state and model saved in ``out`` (``(None, None)`` for a fresh folder)."""
+    if not (out / STATE).exists():
+        return None, None
+    state = RunState.from_json((out / STATE).read_text())
+    model = None
+    if (out / CHECKPOINT).exists():
+        model = d3rlpy.load_learnable(str(out / CHECKPOINT), device=device)
+    return state, model
+
+
+def replay_buffer(out: Path, env: Any) -> ReplayBufferBase:
+    """The run's online replay buffer: the checkpointed one, or a fresh FIFO buffer."""
+    return load_or_create_replay_buffer(out / BUFFER, env)
