@@ -11,6 +11,7 @@ import numpy as np
 
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data import load_minari
+from offline_iq.data.buffer import ExpertReplayBuffer
 from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.learners import make_config, make_online_config
@@ -102,6 +103,20 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
     if train_env is not None:
         train_env.close()
     env.close()
+    timing = (time.perf_counter() - start, per_eval * EVAL_POINTS / max(train_time, 1e-9))
+    return _result(cell, data, per_eval * EVAL_POINTS, evaluations, timing)
+
+
+def _result(
+    cell: Cell,
+    data: ExpertReplayBuffer,
+    steps: int,
+    evaluations: list[np.ndarray],
+    timing: tuple[float, float],
+) -> CellResult:
+    """The results row of ``cell`` from its evaluations (the last is the headline)."""
+    meta = data.metadata
+    assert meta.ref_min_score is not None and meta.ref_max_score is not None
     means = [float(r.mean()) for r in evaluations]
     final, best = means[-1], max(means)
     return CellResult(
@@ -112,9 +127,9 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         n_trajectories=cell.n_trajectories,
         subsample=cell.subsample,
         seed=cell.seed,
-        steps=per_eval * EVAL_POINTS,
+        steps=steps,
         eval_episodes=cell.eval_episodes,
-        scaler=resolve_scaler(data, cell.scaler, online=online),
+        scaler=resolve_scaler(data, cell.scaler, online=cell.mode == "online"),
         transitions=len(data.transitions),
         final_return=final,
         final_return_std=float(evaluations[-1].std()),
@@ -123,6 +138,6 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         best_normalized=float(meta.normalize_score(best)),
         ref_min_score=meta.ref_min_score,
         ref_max_score=meta.ref_max_score,
-        wall_time_s=time.perf_counter() - start,
-        grad_steps_per_s=per_eval * EVAL_POINTS / max(train_time, 1e-9),
+        wall_time_s=timing[0],
+        grad_steps_per_s=timing[1],
     )

@@ -3,6 +3,7 @@
 from offline_iq.cli import (  # noqa: F401  (importing registers the commands)
     benchmark_cmd,
     datasets_cmd,
+    experts_cmd,
     rewards_cmd,
     train_cmd,
 )

@@ -62,6 +62,37 @@ def _policy(
     raise ValueError(f"policy must be 'expert' or 'random', got {kind!r}")
 
 
+def _reference_scores(
+    env_id: str, expert: ExpertPolicy, episodes: int, kwargs: dict[str, Any]
+) -> tuple[float, float]:
+    """Mean returns of a uniform random policy and of ``expert`` on the reference seeds."""
+    ref_max = float(np.mean(rollout_returns(env_id, expert, episodes, REFERENCE_SEED, **kwargs)))
+    probe = gym.make(env_id, **kwargs)
+    random_policy = make_random_policy(probe.action_space, REFERENCE_SEED)
+    probe.close()
+    ref_min = float(
+        np.mean(rollout_returns(env_id, random_policy, episodes, REFERENCE_SEED, **kwargs))
+    )
+    return ref_min, ref_max
+
+
+def _record(
+    env: Any, actor: ExpertPolicy, n_episodes: int, seed: int, desc: str, show_progress: bool
+) -> list[float]:
+    """Roll ``actor`` out in the collector ``env`` (reset seeds ``seed ..``); the returns."""
+    returns = []
+    for episode in tqdm(range(n_episodes), desc=desc, disable=not show_progress):
+        observation, _ = env.reset(seed=seed + episode)
+        actor.reset()
+        total, done = 0.0, False
+        while not done:
+            observation, reward, terminated, truncated, _ = env.step(actor(observation))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return returns
+
+
 def collect_dataset(
     env_id: str,
     *,
@@ -100,15 +131,7 @@ def collect_dataset(
         else TrainedExpert(expert_model)
     )
     ref_seed = REFERENCE_SEED
-    ref_max = float(
-        np.mean(rollout_returns(env_id, expert, reference_episodes, ref_seed, **kwargs))
-    )
-    probe = gym.make(env_id, **kwargs)
-    random_policy = make_random_policy(probe.action_space, ref_seed)
-    probe.close()
-    ref_min = float(
-        np.mean(rollout_returns(env_id, random_policy, reference_episodes, ref_seed, **kwargs))
-    )
+    ref_min, ref_max = _reference_scores(env_id, expert, reference_episodes, kwargs)
     with minari_store(root):
         env = minari.DataCollector(gym.make(env_id, **kwargs), record_infos=False)
         # a fresh built-in controller, so its random stream does not depend on the references
@@ -117,18 +140,7 @@ def collect_dataset(
             if policy == "expert" and expert_model is not None
             else _policy(policy, env_id, env, seed, **kwargs)
         )
-        returns = []
-        for episode in tqdm(
-            range(n_episodes), desc=f"collect {dataset_id}", disable=not show_progress
-        ):
-            observation, _ = env.reset(seed=seed + episode)
-            actor.reset()
-            total, done = 0.0, False
-            while not done:
-                observation, reward, terminated, truncated, _ = env.step(actor(observation))
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
+        returns = _record(env, actor, n_episodes, seed, f"collect {dataset_id}", show_progress)
         dataset = env.create_dataset(
             dataset_id=dataset_id,
             algorithm_name=actor.name,
