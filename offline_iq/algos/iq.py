@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from d3rlpy.base import DeviceArg, register_learnable
 from d3rlpy.constants import ActionSpace
@@ -98,16 +98,12 @@ class IQLearnConfig(IQLearnConfigBase):
     n_critics: int = 2
     n_value_samples: int = 1
     use_target_network: bool = True
-    actor_q_reduction: str = "min"
+    actor_q_reduction: Literal["min", "mean"] = "min"
     q_filter_bc_weight: float = 1.0
     action_scaler: ActionScaler | None = min_max_action_field()
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.actor_q_reduction not in ("min", "mean"):
-            raise ValueError(
-                f"actor_q_reduction must be min or mean, not {self.actor_q_reduction!r}"
-            )
         if self.q_filter_bc_weight < 0:
             raise ValueError(f"q_filter_bc_weight must be >= 0, got {self.q_filter_bc_weight}")
         if self.n_value_samples < 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from d3rlpy.base import DeviceArg, LearnableConfig, register_learnable
 from d3rlpy.constants import ActionSpace
@@ -29,6 +30,7 @@ from offline_iq.algos.torch.valuedice_impl import (
     DiscreteValueDICEModules,
     ValueDICEParams,
 )
+from offline_iq.validation import check_field_types
 
 __all__ = ["DiscreteValueDICE", "DiscreteValueDICEConfig", "ValueDICE", "ValueDICEConfig"]
 
@@ -78,15 +80,11 @@ class _ValueDICEConfigBase(LearnableConfig):
     gp_weight: float = 10.0
     replay_regularization: float = 0.1
     entropy_weight: float = 0.0
-    initial_states: str = "expert_states"
+    initial_states: Literal["expert_states", "episode_starts"] = "expert_states"
     observation_scaler: ObservationScaler | None = standard_scaler_field()
 
     def __post_init__(self) -> None:
-        if self.initial_states not in ("expert_states", "episode_starts"):
-            raise ValueError(
-                f"initial_states must be 'expert_states' or 'episode_starts', "
-                f"got {self.initial_states!r}"
-            )
+        check_field_types(self)
         if not 0.0 <= self.replay_regularization < 1.0:
             raise ValueError("replay_regularization must be in [0, 1)")
 
