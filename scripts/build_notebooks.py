@@ -41,7 +41,7 @@ build(
         ),
         (
             "code",
-            'import warnings\nwarnings.filterwarnings("ignore", message="IProgress not found")\n\nimport d3rlpy\nimport offline_iq\nfrom offline_iq import load_minari\nfrom offline_iq.benchmark.algorithms import make_config\nfrom offline_iq.evaluation import evaluate_policy\nfrom offline_iq.runtime import quiet_d3rlpy\n\nquiet_d3rlpy()\nBUDGET = 2000  # gradient steps per learner',
+            'import warnings\nwarnings.filterwarnings("ignore", message="IProgress not found")\n\nimport d3rlpy\nimport offline_iq\nfrom offline_iq import load_minari\nfrom offline_iq.learners import make_config\nfrom offline_iq.evaluation import evaluate_policy\nfrom offline_iq.runtime import quiet_d3rlpy\n\nquiet_d3rlpy()\nBUDGET = 2000  # gradient steps per learner',
         ),
         (
             "md",
@@ -83,7 +83,7 @@ build(
         ),
         (
             "code",
-            'import d3rlpy\nfrom offline_iq.benchmark.algorithms import ALGORITHMS\nfrom offline_iq.benchmark.cells import make_grid\nfrom offline_iq.benchmark.executors import run_cells\n\nALGORITHMS["dqn"] = (d3rlpy.algos.DQNConfig, d3rlpy.algos.SACConfig)  # any d3rlpy learner\ncells = make_grid(["acrobot/expert-v0"], ["dqn", "iq"], [1], [0], steps=20, eval_episodes=1)\nfor result in run_cells(cells, workers=1):\n    print(result.algo, result.final_return)\ndel ALGORITHMS["dqn"]',
+            'import d3rlpy\nfrom offline_iq.learners import ALGORITHMS\nfrom offline_iq.benchmark.cells import make_grid\nfrom offline_iq.benchmark.executors import run_cells\n\nALGORITHMS["dqn"] = (d3rlpy.algos.DQNConfig, d3rlpy.algos.SACConfig)  # any d3rlpy learner\ncells = make_grid(["acrobot/expert-v0"], ["dqn", "iq"], [1], [0], steps=20, eval_episodes=1)\nfor result in run_cells(cells, workers=1):\n    print(result.algo, result.final_return)\ndel ALGORITHMS["dqn"]',
         ),
     ],
 )
