@@ -16,10 +16,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from d3rlpy.constants import ActionSpace
-from d3rlpy.dataset import InfiniteBuffer, ReplayBuffer, TransitionMiniBatch
+from d3rlpy.dataset import ReplayBuffer, TransitionMiniBatch
 from d3rlpy.preprocessing import StandardObservationScaler
 
-from offline_iq.data.episodes import TransitionEpisode, TransitionEpisodePicker
+from offline_iq.data.episodes import (
+    EpisodeTransitionBuffer,
+    TransitionEpisode,
+    TransitionEpisodePicker,
+    next_actions,
+)
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
 
@@ -77,22 +82,27 @@ class TransitionArrays:
 
     @classmethod
     def from_episodes(cls, episodes: Sequence[TransitionEpisode]) -> TransitionArrays:
-        """Stack the transitions of ``episodes`` in order (``a'`` zero where not in the data)."""
-        picker = TransitionEpisodePicker()
-        next_actions = [
-            np.stack([picker(ep, i).next_action for i in range(ep.size())]) for ep in episodes
-        ]
+        """Stack the transitions of ``episodes`` in order (``a'`` zero where not in the data).
+
+        ``a'`` of row ``i`` is the action of row ``i + 1`` when that row is the next step of the
+        same episode, as :class:`TransitionEpisodePicker` gives it (vectorised).
+        """
+        sizes = [ep.size() for ep in episodes]
+        bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        actions = np.concatenate([ep.actions for ep in episodes])
+        timesteps = np.concatenate([ep.timesteps for ep in episodes])
         return cls(
             observations=np.concatenate([ep.observations for ep in episodes]),
-            actions=np.concatenate([ep.actions for ep in episodes]),
+            actions=actions,
             rewards=np.concatenate([ep.rewards for ep in episodes]),
             next_observations=np.concatenate([ep.next_observations for ep in episodes]),
-            next_actions=np.concatenate(next_actions).astype(np.float32),
+            next_actions=next_actions(actions, timesteps, bounds),
             terminals=np.concatenate([ep.terminals for ep in episodes]),
-            episode_ids=np.concatenate(
-                [np.full(ep.size(), ep.episode_id, dtype=np.int64) for ep in episodes]
+            episode_ids=np.repeat(
+                np.array([ep.episode_id for ep in episodes], dtype=np.int64), sizes
             ),
-            timesteps=np.concatenate([ep.timesteps for ep in episodes]),
+            timesteps=timesteps,
         )
 
     def __len__(self) -> int:
@@ -112,6 +122,8 @@ class ExpertReplayBuffer(ReplayBuffer):
         episodes: Sequence[TransitionEpisode],
         metadata: DatasetMetadata,
         observation_statistics: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        transitions: TransitionArrays | None = None,
     ) -> None:
         if not episodes or sum(ep.size() for ep in episodes) == 0:
             raise DatasetFormatError(f"dataset {metadata.dataset_id} has no transitions")
@@ -124,7 +136,7 @@ class ExpertReplayBuffer(ReplayBuffer):
         )
         first = episodes[0]
         super().__init__(
-            InfiniteBuffer(),
+            EpisodeTransitionBuffer(episodes),
             transition_picker=TransitionEpisodePicker(),
             observation_signature=first.observation_signature,
             action_signature=first.action_signature,
@@ -132,10 +144,15 @@ class ExpertReplayBuffer(ReplayBuffer):
             action_space=ActionSpace.DISCRETE if discrete else ActionSpace.CONTINUOUS,
             action_size=action_size,
         )
-        for episode in episodes:
-            super().append_episode(episode)
         self._episode_list = list(episodes)
-        self._arrays = TransitionArrays.from_episodes(episodes)
+        if transitions is None:
+            transitions = TransitionArrays.from_episodes(episodes)
+        elif len(transitions) != self.transition_count:
+            raise ValueError(
+                f"transitions has {len(transitions)} rows but the episodes hold "
+                f"{self.transition_count} transitions"
+            )
+        self._arrays = transitions
         self._initial_observations = np.stack([ep.initial_observation for ep in episodes])
         self.metadata = metadata
         if observation_statistics is None:

@@ -7,20 +7,37 @@ its true next observation. :class:`TransitionEpisode` stores ``next_observations
 that this stays true after sub-sampling, and implements d3rlpy's ``EpisodeBase`` so a d3rlpy
 ``ReplayBuffer`` can hold it (``transition_count == size() == T``, unlike d3rlpy's ``Episode``,
 which drops the last transition of every episode that did not terminate).
+
+At scale the loader never works per transition: :func:`check_minari_episode` checks and converts
+each episode's arrays, :class:`FlatEpisodes` stacks them row-wise (one concatenation per field),
+:func:`next_actions` finds every ``a'`` by index arithmetic, the episodes are views of the
+stacked rows, and :class:`EpisodeTransitionBuffer` answers d3rlpy's ``buffer[i]`` by a binary
+search instead of holding one ``(episode, index)`` tuple per transition.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import operator
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
-from d3rlpy.dataset import Signature, Transition
+from d3rlpy.dataset import BufferProtocol, EpisodeBase, Signature, Transition
 
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.spaces import actions_to_array, observations_to_array
 
-__all__ = ["TransitionEpisode", "TransitionEpisodePicker", "episode_from_minari"]
+__all__ = [
+    "EpisodeTransitionBuffer",
+    "FlatEpisodes",
+    "MinariEpisodeArrays",
+    "TransitionEpisode",
+    "TransitionEpisodePicker",
+    "check_minari_episode",
+    "episode_from_minari",
+    "next_actions",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,10 +154,92 @@ class TransitionEpisodePicker:
         )
 
 
-def episode_from_minari(
+class EpisodeTransitionBuffer(BufferProtocol):
+    """d3rlpy's transition index over fixed episodes, without one Python tuple per transition.
+
+    Answers ``buffer[i]`` with ``(episode, index in episode)`` exactly as d3rlpy's
+    ``InfiniteBuffer`` would after ``append_episode`` of each episode in turn (an episode with no
+    transitions is left out of :attr:`episodes`), by a binary search over episode boundaries. It
+    holds a fixed dataset: :meth:`append` raises ``TypeError``.
+    """
+
+    def __init__(self, episodes: Sequence[EpisodeBase]) -> None:
+        self._appended = [ep for ep in episodes if ep.transition_count > 0]
+        self._ends = np.cumsum([ep.transition_count for ep in self._appended], dtype=np.int64)
+        self._episodes: list[EpisodeBase] = []
+        for episode in self._appended:  # InfiniteBuffer lists an episode once per run of appends
+            if not self._episodes or episode is not self._episodes[-1]:
+                self._episodes.append(episode)
+
+    def append(self, episode: EpisodeBase, index: int) -> None:
+        """Raise ``TypeError``: the transitions are fixed when the buffer is built."""
+        raise TypeError("EpisodeTransitionBuffer holds fixed episodes; nothing can be appended")
+
+    @property
+    def episodes(self) -> Sequence[EpisodeBase]:
+        """The episodes, in order."""
+        return self._episodes
+
+    @property
+    def transition_count(self) -> int:
+        """Number of transitions of all episodes."""
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    def __len__(self) -> int:
+        return self.transition_count
+
+    def __getitem__(self, index: int) -> tuple[EpisodeBase, int]:
+        position = operator.index(index)
+        total = self.transition_count
+        if position < 0:
+            position += total
+        if not 0 <= position < total:
+            raise IndexError(f"transition {index} outside a buffer of {total}")
+        k = int(np.searchsorted(self._ends, position, side="right"))
+        start = int(self._ends[k - 1]) if k else 0
+        return self._appended[k], position - start
+
+
+def next_actions(actions: np.ndarray, timesteps: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``a'`` of every row as :class:`TransitionEpisodePicker` gives it, in one vectorised pass.
+
+    Row ``i`` gets ``actions[i + 1]`` where row ``i + 1`` belongs to the same episode (episode
+    ``e`` holds rows ``bounds[e]:bounds[e + 1]``) and is the next step (``timesteps`` differ by
+    one), and zeros elsewhere (the last row of an episode, and every row of a sub-sampled one).
+    Returns float32.
+    """
+    out = np.zeros(actions.shape, dtype=np.float32)
+    n = actions.shape[0]
+    if n < 2:
+        return out
+    follows = timesteps[1:] == timesteps[:-1] + 1
+    inner = np.asarray(bounds[1:-1], dtype=np.int64)
+    inner = inner[(inner > 0) & (inner < n)]
+    follows[inner - 1] = False  # row inner - 1 ends an episode; row inner starts the next
+    mask = follows.reshape((n - 1,) + (1,) * (actions.ndim - 1))
+    np.copyto(out[:-1], actions[1:], casting="unsafe", where=mask)
+    return out
+
+
+class MinariEpisodeArrays(NamedTuple):
+    """One checked Minari episode in Minari's own T+1 layout (float32 observations and actions)."""
+
+    episode_id: int
+    observations: np.ndarray  # (T + 1, *obs_shape) float32
+    actions: np.ndarray  # (T, action_dim) float32
+    rewards: np.ndarray  # (T,) float64
+    terminations: np.ndarray  # (T,) bool
+
+
+def check_minari_episode(
     episode: Any, observation_space: Any, action_space: Any
-) -> TransitionEpisode:
-    """Convert one Minari ``EpisodeData`` into a checked :class:`TransitionEpisode`."""
+) -> MinariEpisodeArrays:
+    """Convert one Minari ``EpisodeData`` to float32 arrays, refusing malformed data.
+
+    Raises:
+        DatasetFormatError: an empty episode, lengths that do not match the T+1 layout, a
+            termination before the last step, NaN or inf values.
+    """
     eid = int(episode.id)
     rewards = np.asarray(episode.rewards, dtype=np.float64).reshape(-1)
     terminations = np.asarray(episode.terminations, dtype=bool).reshape(-1)
@@ -175,6 +274,17 @@ def episode_from_minari(
                 f"episode {eid}: {name} contain NaN or inf ({int(bad.sum())} values, first at "
                 f"step {row})"
             )
+    return MinariEpisodeArrays(eid, all_obs, actions, rewards, terminations)
+
+
+def episode_from_minari(
+    episode: Any, observation_space: Any, action_space: Any
+) -> TransitionEpisode:
+    """Convert one Minari ``EpisodeData`` into a checked :class:`TransitionEpisode`."""
+    eid, all_obs, actions, rewards, terminations = check_minari_episode(
+        episode, observation_space, action_space
+    )
+    n_steps = rewards.shape[0]
     return TransitionEpisode(
         observations=all_obs[:-1],
         actions=actions,
@@ -188,3 +298,86 @@ def episode_from_minari(
         episode_length=n_steps,
         episode_return=float(rewards.sum()),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class FlatEpisodes:
+    """Episodes stacked row-wise: episode ``e`` holds rows ``bounds[e]:bounds[e + 1]``.
+
+    The row arrays are those of :class:`TransitionEpisode`, concatenated; the per-episode arrays
+    hold its scalar fields. :meth:`episodes` returns :class:`TransitionEpisode` views into the
+    row arrays (no copies).
+    """
+
+    observations: np.ndarray  # (N, *obs_shape) float32
+    actions: np.ndarray  # (N, action_dim) float32
+    rewards: np.ndarray  # (N, 1) float32
+    next_observations: np.ndarray  # (N, *obs_shape) float32
+    terminals: np.ndarray  # (N, 1) float32
+    timesteps: np.ndarray  # (N,) int64
+    bounds: np.ndarray  # (E + 1,) int64, row boundaries
+    initial_observations: np.ndarray  # (E, *obs_shape) float32
+    episode_ids: np.ndarray  # (E,) int64
+    terminated: np.ndarray  # (E,) bool
+    episode_lengths: np.ndarray  # (E,) int64, T of the full Minari episode
+    episode_returns: np.ndarray  # (E,) float64, undiscounted return of the full episode
+
+    @classmethod
+    def from_minari(cls, parts: Sequence[MinariEpisodeArrays]) -> FlatEpisodes:
+        """Stack checked Minari episodes, every transition of each (T+1 observations -> T rows)."""
+        lengths = np.array([p.rewards.shape[0] for p in parts], dtype=np.int64)
+        bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        starts = np.repeat(bounds[:-1], lengths)
+        rewards = np.concatenate([p.rewards for p in parts])
+        return cls(
+            observations=np.concatenate([p.observations[:-1] for p in parts]),
+            actions=np.concatenate([p.actions for p in parts]),
+            rewards=rewards.astype(np.float32).reshape(-1, 1),
+            next_observations=np.concatenate([p.observations[1:] for p in parts]),
+            terminals=np.concatenate([p.terminations for p in parts])
+            .astype(np.float32)
+            .reshape(-1, 1),
+            timesteps=np.arange(int(bounds[-1]), dtype=np.int64) - starts,
+            bounds=bounds,
+            initial_observations=np.stack([p.observations[0] for p in parts]),
+            episode_ids=np.array([p.episode_id for p in parts], dtype=np.int64),
+            terminated=np.array([bool(p.terminations[-1]) for p in parts], dtype=bool),
+            episode_lengths=lengths,
+            episode_returns=np.array([float(p.rewards.sum()) for p in parts], dtype=np.float64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.observations.shape[0])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Rows held by each episode, ``(E,)``."""
+        return np.diff(self.bounds)
+
+    def episodes(self) -> list[TransitionEpisode]:
+        """One :class:`TransitionEpisode` per episode, its arrays views of the row arrays."""
+        bounds = self.bounds.tolist()
+        out = []
+        for e in range(len(bounds) - 1):
+            rows = slice(bounds[e], bounds[e + 1])
+            out.append(
+                TransitionEpisode(
+                    observations=self.observations[rows],
+                    actions=self.actions[rows],
+                    rewards=self.rewards[rows],
+                    next_observations=self.next_observations[rows],
+                    terminals=self.terminals[rows],
+                    timesteps=self.timesteps[rows],
+                    initial_observation=self.initial_observations[e],
+                    episode_id=int(self.episode_ids[e]),
+                    terminated=bool(self.terminated[e]),
+                    episode_length=int(self.episode_lengths[e]),
+                    episode_return=float(self.episode_returns[e]),
+                )
+            )
+        return out
+
+    def next_actions(self) -> np.ndarray:
+        """``a'`` of every row (zeros where it is not in the data), see :func:`next_actions`."""
+        return next_actions(self.actions, self.timesteps, self.bounds)

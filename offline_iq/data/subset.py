@@ -10,10 +10,11 @@ episode keeps at least one transition.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
-from offline_iq.data.episodes import TransitionEpisode
+from offline_iq.data.episodes import FlatEpisodes, TransitionEpisode
 
 __all__ = [
     "SubsetSpec",
@@ -21,6 +22,8 @@ __all__ = [
     "draw_offsets",
     "select_episodes",
     "subsample_episode",
+    "subsample_flat",
+    "subsample_rows",
 ]
 
 
@@ -84,4 +87,44 @@ def subsample_episode(episode: TransitionEpisode, subsample: int, offset: int) -
         next_observations=episode.next_observations[keep],
         terminals=episode.terminals[keep],
         timesteps=episode.timesteps[keep],
+    )
+
+
+def subsample_rows(
+    bounds: np.ndarray, subsample: int, offsets: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows kept from episodes stacked at ``bounds``: ``offset, offset + k, ...`` of each.
+
+    Episode ``e`` holds rows ``bounds[e]:bounds[e + 1]``; the kept rows are, in order, those
+    :func:`subsample_episode` keeps (the slice ``offset::k`` of each episode), found by index
+    arithmetic rather than one slice per episode. Returns ``(rows, new_bounds)``.
+    """
+    k = int(subsample)
+    starts = np.asarray(bounds[:-1], dtype=np.int64)
+    sizes = np.asarray(bounds[1:], dtype=np.int64) - starts
+    shift = np.asarray(offsets, dtype=np.int64).reshape(-1)
+    counts = (np.maximum(sizes - shift, 0) + k - 1) // k
+    new_bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_bounds[1:])
+    # row m of the result, j-th kept of episode e: starts[e] + shift[e] + j * k with
+    # j = m - new_bounds[e], i.e. m * k + (starts[e] + shift[e] - new_bounds[e] * k)
+    base = starts + shift - new_bounds[:-1] * k
+    rows = np.arange(int(new_bounds[-1]), dtype=np.int64) * k + np.repeat(base, counts)
+    return rows, new_bounds
+
+
+def subsample_flat(flat: FlatEpisodes, subsample: int, offsets: Sequence[int]) -> FlatEpisodes:
+    """:func:`subsample_episode` applied to every episode of ``flat`` at once."""
+    if subsample == 1 and not any(offsets):
+        return flat
+    rows, bounds = subsample_rows(flat.bounds, subsample, offsets)
+    return dataclasses.replace(
+        flat,
+        observations=flat.observations[rows],
+        actions=flat.actions[rows],
+        rewards=flat.rewards[rows],
+        next_observations=flat.next_observations[rows],
+        terminals=flat.terminals[rows],
+        timesteps=flat.timesteps[rows],
+        bounds=bounds,
     )
