@@ -34,6 +34,12 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, queue the ``slow`` learning tests first so that no long test starts last."""
+    if hasattr(config, "workerinput"):  # every worker sorts the same way, as xdist requires
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def minari_store(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
