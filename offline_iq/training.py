@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,11 @@ def _offline_chunks(
 
 @dataclasses.dataclass(frozen=True)
 class RunState:
-    """What ``offline-iq fit`` records about a run (``state.json`` in its folder)."""
+    """What ``offline-iq fit`` records about a run (``state.json`` in its folder).
+
+    ``trained_episodes`` are the Minari episode ids of the demonstrations trained on (``None``
+    in folders written before this was recorded); ``offline-iq rewards`` scores on the others.
+    """
 
     dataset: str
     algo: str
@@ -102,6 +106,7 @@ class RunState:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     steps_done: int = 0
     evaluations: tuple[tuple[int, float], ...] = ()
+    trained_episodes: tuple[int, ...] | None = None
 
     def after_chunk(self, steps_done: int, mean_return: float | None) -> RunState:
         """This state after a chunk ending at ``steps_done`` (and its evaluation, if any)."""
@@ -122,7 +127,16 @@ class RunState:
         """Read :meth:`to_json`'s output back (unknown keys are an error)."""
         record = json.loads(text)
         record["evaluations"] = tuple((int(s), float(r)) for s, r in record.get("evaluations", []))
+        if record.get("trained_episodes") is not None:
+            record["trained_episodes"] = tuple(int(e) for e in record["trained_episodes"])
         return cls(**record)
+
+    def with_trained_episodes(self, episode_ids: Iterable[int]) -> RunState:
+        """This state with ``episode_ids`` added to the recorded training episodes."""
+        known = set(self.trained_episodes or ())
+        return dataclasses.replace(
+            self, trained_episodes=tuple(sorted(known | {int(e) for e in episode_ids}))
+        )
 
 
 def save_checkpoint(

@@ -102,6 +102,7 @@ def fit(
         state = RunState(dataset, algo, demos, subsample, seed, online, overrides)
     else:
         console.print(f"resuming {out} at step {state.steps_done}")
+    state = state.with_trained_episodes(np.unique(data.transitions.episode_ids).tolist())
     if state.steps_done >= steps:
         console.print(f"{out} already trained for {state.steps_done} steps")
         return

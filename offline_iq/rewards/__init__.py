@@ -9,13 +9,14 @@ from offline_iq.rewards.evaluate import (
     score_recovered_reward,
 )
 from offline_iq.rewards.recovered import RecoveredReward
-from offline_iq.rewards.scoring import Correlation, correlations, score_rewards
+from offline_iq.rewards.scoring import Correlation, RewardReport, correlations, score_rewards
 from offline_iq.rewards.wrapper import RecoveredRewardWrapper
 
 __all__ = [
     "Correlation",
     "RecoveredReward",
     "RecoveredRewardWrapper",
+    "RewardReport",
     "RewardSample",
     "collect_rollouts",
     "correlations",

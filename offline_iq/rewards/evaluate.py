@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, SupportsFloat
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from offline_iq.plotting import save_figure, subplots
 from offline_iq.rewards.recovered import RecoveredReward
-from offline_iq.rewards.scoring import Correlation, episode_sums, score_rewards
+from offline_iq.rewards.scoring import RewardReport, episode_sums, score_rewards
 
 __all__ = [
     "RewardSample",
@@ -47,17 +48,29 @@ class _Step:
     episode: int
 
 
-def sample_from_dataset(data: Any) -> RewardSample:
-    """Every transition of an ``ExpertReplayBuffer``."""
+def sample_from_dataset(
+    data: Any,
+    *,
+    exclude_episodes: Collection[int] = (),
+    only_episodes: Collection[int] | None = None,
+) -> RewardSample:
+    """The transitions of an ``ExpertReplayBuffer``: all, or without the episodes (Minari ids)
+    in ``exclude_episodes`` (e.g. the training ones: ``RunState.trained_episodes``), or only
+    those in ``only_episodes``."""
     t = data.transitions
+    keep = ~np.isin(t.episode_ids, np.asarray(list(exclude_episodes), dtype=np.int64))
+    if only_episodes is not None:
+        keep &= np.isin(t.episode_ids, np.asarray(list(only_episodes), dtype=np.int64))
+    if not keep.any():
+        raise ValueError("no episode of the dataset is left to score on")
     discrete = isinstance(data.metadata.action_space, gym.spaces.Discrete)
     return RewardSample(
-        observations=t.observations,
-        actions=t.actions[:, 0].astype(np.int64) if discrete else t.actions,
-        next_observations=t.next_observations,
-        terminals=t.terminals[:, 0],
-        true_rewards=t.rewards[:, 0].astype(float),
-        episode_ids=t.episode_ids,
+        observations=t.observations[keep],
+        actions=t.actions[keep, 0].astype(np.int64) if discrete else t.actions[keep],
+        next_observations=t.next_observations[keep],
+        terminals=t.terminals[keep, 0],
+        true_rewards=t.rewards[keep, 0].astype(float),
+        episode_ids=t.episode_ids[keep],
     )
 
 
@@ -102,10 +115,15 @@ def collect_rollouts(
 
 
 def score_recovered_reward(
-    reward: RecoveredReward, sample: RewardSample, gamma: float
-) -> tuple[np.ndarray, list[Correlation]]:
-    """Predict ``reward`` on ``sample``; return those rewards and every correlation with the
-    true ones (:func:`~offline_iq.rewards.scoring.score_rewards`)."""
+    reward: RecoveredReward,
+    sample: RewardSample,
+    gamma: float,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[np.ndarray, RewardReport]:
+    """Predict ``reward`` on ``sample``; return those rewards and the report of every
+    correlation with the true ones (:func:`~offline_iq.rewards.scoring.score_rewards`)."""
     recovered = reward.predict(
         sample.observations, sample.actions, sample.next_observations, sample.terminals
     )
@@ -117,6 +135,8 @@ def score_recovered_reward(
         next_observations=sample.next_observations,
         terminals=sample.terminals,
         gamma=gamma,
+        n_resamples=n_resamples,
+        seed=seed,
     )
     return recovered, rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import d3rlpy
@@ -14,6 +15,7 @@ import offline_iq
 from offline_iq import load_minari
 from offline_iq.cli import app
 from offline_iq.rewards import RecoveredReward, RecoveredRewardWrapper
+from offline_iq.training import RunState
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -33,13 +35,56 @@ def test_rewards_on_a_dataset_and_on_rollouts(pendulum_model: Path, tmp_path: Pa
     result = runner.invoke(app, ["rewards", str(pendulum_model), "pendulum/expert-v0",
                                  "--plot", str(tmp_path / "d.png")])  # fmt: skip
     assert result.exit_code == 0, result.output
-    for text in ("transition", "episode", "shaping removed", "pearson", "spearman"):
+    for text in (
+        "transition",
+        "episode sum",
+        "episode mean",
+        "episode sum given length",
+        "shaping removed",
+        "pearson",
+        "spearman",
+        "resampling whole episodes",
+    ):
         assert text in result.output
+    # a bare .d3 file does not say which episodes it trained on
+    assert "WARNING: no record of the episodes this model trained on" in result.output
     assert (tmp_path / "d.png").stat().st_size > 1000
     rollouts = runner.invoke(app, ["rewards", str(pendulum_model), "Pendulum-v1", "--episodes",
                                    "4", "--plot", str(tmp_path / "r.png")])  # fmt: skip
     assert rollouts.exit_code == 0, rollouts.output
     assert "4 rollouts in Pendulum-v1" in " ".join(rollouts.output.split())
+
+
+def test_fit_records_its_episodes_and_rewards_scores_the_others(tmp_path: Path) -> None:
+    out, dataset = tmp_path / "run", "acrobot/expert-v0"  # discrete: a quick reward to predict
+    fit_args = ["--demos", "3", "--steps", "2", "--steps-per-epoch", "2", "--eval-episodes", "0"]
+    fit = runner.invoke(app, ["fit", dataset, *fit_args, "--out", str(out)])
+    assert fit.exit_code == 0, fit.output
+    state = RunState.from_json((out / "state.json").read_text())
+    trained = load_minari(dataset, n_trajectories=3, seed=0).transitions.episode_ids
+    assert state.trained_episodes == tuple(np.unique(trained).tolist())
+
+    def rewards(*extra: str) -> str:
+        plot = ["--plot", str(tmp_path / "p.png")]
+        result = runner.invoke(
+            app, ["rewards", str(out), dataset, "--resamples", "100", *plot, *extra]
+        )
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    held_out = rewards()
+    assert "47 held-out episodes (3 training episodes left out)" in held_out
+    assert "WARNING" not in held_out
+    every = rewards("--split", "all")
+    assert "all 50 episodes" in every
+    assert "WARNING: scoring on 3 episodes the model TRAINED on (--split all)" in every
+    assert "3 training episodes" in rewards("--split", "training")
+    # a folder written before the record: loads, and says it cannot hold episodes out
+    record = json.loads((out / "state.json").read_text())
+    del record["trained_episodes"]
+    (out / "state.json").write_text(json.dumps(record))
+    assert RunState.from_json((out / "state.json").read_text()).trained_episodes is None
+    assert "WARNING: no record of the episodes" in rewards()
 
 
 def test_rewards_bad_source(pendulum_model: Path) -> None:

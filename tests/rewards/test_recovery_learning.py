@@ -42,7 +42,7 @@ def test_pendulum_per_episode_pearson() -> None:
     sample = collect_rollouts(_Controller(), gym.make("Pendulum-v1"), 20, seed=0)
     _, rows = score(RecoveredReward.from_algo(iq), sample, iq.config.gamma)
     by = {(r.level, r.method): r for r in rows}
-    episode = by[("episode", "pearson")].value
+    episode = by[("episode sum", "pearson")].value
     assert episode is not None and episode >= 0.9, episode
     transition = by[("transition", "pearson")].value
     assert transition is not None and transition > 0.3, transition

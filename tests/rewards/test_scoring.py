@@ -38,7 +38,7 @@ def test_identical_and_negated() -> None:
     d = _synthetic()
     rows = score_rewards(d["true"], d["true"], d["ids"])
     assert _by(rows, "pearson", "transition").value == pytest.approx(1.0)  # type: ignore[attr-defined]
-    assert _by(rows, "spearman", "episode").value == pytest.approx(1.0)  # type: ignore[attr-defined]
+    assert _by(rows, "spearman", "episode sum").value == pytest.approx(1.0)  # type: ignore[attr-defined]
     negated = score_rewards(-d["true"], d["true"], d["ids"])
     assert _by(negated, "pearson", "transition").value == pytest.approx(-1.0)  # type: ignore[attr-defined]
 
@@ -74,8 +74,11 @@ def test_constant_true_reward_is_said_in_words() -> None:
     transition = _by(rows, "pearson", "transition")
     assert transition.value is None  # type: ignore[attr-defined]
     assert "true reward is constant (1 everywhere)" in transition.describe()  # type: ignore[attr-defined]
-    episode = _by(rows, "pearson", "episode")  # per-episode sums differ with the lengths
+    episode = _by(rows, "pearson", "episode sum")  # per-episode sums differ with the lengths
     assert episode.value is not None and episode.n == 5  # type: ignore[attr-defined]
+    partial = _by(rows, "pearson", "episode sum given length")
+    assert "true episode sum is linear in the length" in partial.describe()  # type: ignore[attr-defined]
+    assert rows.length_confounded  # the sums only measure length here
 
 
 def test_episode_sums_keep_first_appearance_order() -> None:
