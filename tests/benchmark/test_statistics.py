@@ -111,3 +111,23 @@ def test_report_has_verdicts_iqm_and_profiles(tmp_path: Path) -> None:
     assert verdicts in summary and "| all tasks | 5 | better" in verdicts
     assert "IQM [" not in summary and "| all tasks | MEAN |" in summary
     assert (tmp_path / "profiles.png") in written and (tmp_path / "profiles.png").is_file()
+
+
+def test_summarize_reports_on_an_existing_results_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from offline_iq.cli import app
+
+    committed = Path(__file__).resolve().parents[2] / "results" / "offline-v1" / "results.csv"
+    frame = pd.read_csv(committed)
+    frame[(frame["dataset"] == "cartpole/expert-v0") & (frame["n_trajectories"] <= 3)].to_csv(
+        tmp_path / "results.csv", index=False
+    )
+    runner = CliRunner(env={"COLUMNS": "240"})
+    result = runner.invoke(app, ["summarize", str(tmp_path), "--bootstrap-reps", "200"])
+    assert result.exit_code == 0, result.output
+    assert "| all tasks | 5 | indistinguishable" in result.output
+    assert "## Verdicts (rliable)" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "profiles.png").is_file() and (tmp_path / "returns.png").is_file()
+    missing = runner.invoke(app, ["summarize", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "no results file" in missing.output
