@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from offline_iq.benchmark.statistics import (
+    Comparison,
+    compare,
+    iqm_markdown,
+    learner_names,
+    plot_profiles,
+    verdict_markdown,
+)
 from offline_iq.plotting import save_figure, subplots
 
-__all__ = ["plot_results", "summarize", "to_markdown"]
+__all__ = ["plot_results", "statistics_markdown", "summarize", "to_markdown", "write_report"]
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,11 +44,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     out = out.fillna({"final_std": 0.0, "norm_std": 0.0}).reset_index()
     # one column / line per learner: online cells read "iq-online" beside offline "iq" and "bc";
     # where one learner ran with several observation scalers, "iq [clipped]" and so on
-    several = bool((out.groupby(["algo", "mode"])["scaler"].nunique() > 1).any())
-    out["learner"] = [
-        (a if m == "offline" else f"{a}-{m}") + (f" [{o}]" if several else "")
-        for a, m, o in zip(out["algo"], out["mode"], out["scaler"], strict=True)
-    ]
+    out["learner"] = learner_names(out)
     return out
 
 
@@ -97,3 +101,56 @@ def plot_results(summary: pd.DataFrame, path: str | Path) -> Path:
         ax.set_ylabel("return")
     axes[0].legend(loc="best", fontsize="small")
     return save_figure(fig, path)
+
+
+VERDICT_RULE = (
+    "Verdicts of {ref} against each baseline come only from intervals: P({ref} > baseline), the "
+    "probability that a run of {ref} scores above a run of the baseline on the same grid point "
+    "(rliable's probability of improvement), with a stratified-bootstrap 95% CI "
+    '({reps} replications, seed {seed}). "better": the whole CI lies above 0.5; "worse": '
+    'below 0.5; else "indistinguishable". Only complete seed sets count (every learner, every '
+    'grid point); "all tasks" pools the grid points (runs x tasks).'
+)
+
+
+def statistics_markdown(comparison: Comparison) -> tuple[str, str]:
+    """The verdict table alone (to print) and the whole statistics section of ``summary.md``."""
+    verdicts = verdict_markdown(comparison)
+    rule = VERDICT_RULE.format(ref=comparison.reference, reps=comparison.reps, seed=comparison.seed)
+    notes = [f"- {note}" for note in comparison.notes]
+    section = [
+        "## Verdicts (rliable)",
+        "",
+        rule,
+        "",
+        verdicts,
+        "",
+        "## IQM of normalised final scores, 95% stratified-bootstrap CIs",
+        "",
+        iqm_markdown(comparison),
+        "",
+        *(["Dropped before the statistics:", "", *notes, ""] if notes else []),
+    ]
+    return verdicts, "\n".join(section)
+
+
+def write_report(
+    frame: pd.DataFrame, out: Path, reps: int = 2000, seed: int = 0
+) -> tuple[str, str, list[Path]]:
+    """Write ``summary.md``, ``returns.png`` and ``profiles.png`` in ``out``.
+
+    Returns the mean ± std table, the verdict table and the paths written.
+    """
+    summary = summarize(frame)
+    table = to_markdown(summary)
+    comparison = compare(frame, reps=reps, seed=seed)
+    verdicts, section = statistics_markdown(comparison)
+    (out / "summary.md").write_text(
+        "Normalised final score, mean ± std over seeds [raw return]; 1.00 = expert.\n\n"
+        + table
+        + "\n"
+        + section
+    )
+    written = [out / "summary.md", plot_results(summary, out / "returns.png")]
+    profile = plot_profiles(comparison.aggregate, out / "profiles.png", reps=reps, seed=seed)
+    return table, verdicts, written + ([profile] if profile else [])

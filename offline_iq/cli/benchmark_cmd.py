@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from tqdm.auto import tqdm
 
@@ -15,12 +16,15 @@ from offline_iq.benchmark.cells import (
     make_grid,
 )
 from offline_iq.benchmark.executors import EXECUTORS, run_cells
-from offline_iq.benchmark.report import plot_results, summarize, to_markdown
+from offline_iq.benchmark.report import write_report
 from offline_iq.benchmark.results import ResultsStore
 from offline_iq.cli.app import app, console
 from offline_iq.data.sources import resolve_data_path
 from offline_iq.learners import parse_algorithm
 from offline_iq.preprocessing import check_scaler
+
+REPS_HELP = "Bootstrap replications of the confidence intervals (rliable)."
+SEED_HELP = "Seed of the bootstrap: the same results give the same intervals."
 
 
 def _int_list(text: str, name: str) -> list[int]:
@@ -72,6 +76,8 @@ def benchmark(
     workers: Annotated[int, typer.Option(min=1, help="Parallel cells.")] = 2,
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
+    bootstrap_reps: Annotated[int, typer.Option(min=100, help=REPS_HELP)] = 2000,
+    bootstrap_seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
 ) -> None:
     """Compare algorithms over datasets x expert trajectories x seeds; rerun to resume."""
     datasets = list(dataset or DEFAULT_DATASETS)
@@ -121,11 +127,28 @@ def benchmark(
             bar.update()
     keys = {cell.key() for cell in cells}
     frame = store.frame()
-    summary = summarize(frame[frame["key"].isin(keys)])
-    table = to_markdown(summary)
-    (out / "summary.md").write_text(
-        "Normalised final score, mean ± std over seeds [raw return]; 1.00 = expert.\n\n" + table
-    )
-    plot = plot_results(summary, out / "returns.png")
+    _report(frame[frame["key"].isin(keys)], out, bootstrap_reps, bootstrap_seed)
+
+
+def _report(frame: pd.DataFrame, out: Path, reps: int, seed: int) -> None:
+    table, verdicts, written = write_report(frame, out, reps=reps, seed=seed)
     console.print(table)
-    console.print(f"wrote {store.path}, {out / 'summary.md'}, {plot}")
+    console.print(f"wrote {', '.join(map(str, written))}")
+    console.print(f"IQ-Learn against each baseline, P(iq > baseline) [95% CI]:\n{verdicts}")
+
+
+@app.command("summarize")
+def summarize_cmd(
+    results: Annotated[Path, typer.Argument(help="A benchmark's --out folder (or its CSV).")],
+    bootstrap_reps: Annotated[int, typer.Option(min=100, help=REPS_HELP)] = 2000,
+    bootstrap_seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
+) -> None:
+    """Rewrite summary.md (tables, rliable verdicts), returns.png and profiles.png from a CSV."""
+    csv_path = results if results.suffix == ".csv" else results / "results.csv"
+    if not csv_path.is_file():
+        raise typer.BadParameter(f"no results file at {csv_path}", param_hint="RESULTS")
+    try:
+        frame = ResultsStore(csv_path).frame()
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="RESULTS") from err
+    _report(frame, csv_path.parent, bootstrap_reps, bootstrap_seed)
