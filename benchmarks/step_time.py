@@ -11,8 +11,8 @@ import time
 import d3rlpy
 
 import offline_iq  # noqa: F401  (one torch thread, registers the algorithms)
-from offline_iq.learners import ALGORITHMS, make_config
 from offline_iq.data import load_minari
+from offline_iq.learners import ALGORITHMS, make_config
 from offline_iq.runtime import quiet_d3rlpy
 
 

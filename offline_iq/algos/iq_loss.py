@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import torch
 
@@ -33,6 +33,7 @@ from offline_iq.algos.divergences import DIVERGENCES, Divergence, phi
 __all__ = [
     "VALUE_OBJECTIVES",
     "IQLoss",
+    "as_floats",
     "IQObjective",
     "expert_policy_pairs",
     "extend_loss",
@@ -102,7 +103,7 @@ class IQObjective:
         )
 
     def prepare_next_v(
-        self, next_v: torch.Tensor, terminals: torch.Tensor, is_expert: torch.Tensor
+        self, next_v: torch.Tensor, terminals: torch.Tensor, is_expert: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         r"""Apply LS-IQ-style options to :math:`V(s')` and the termination mask.
 
@@ -110,7 +111,7 @@ class IQObjective:
           range of rewards bounded by :math:`R` (:meth:`reward_bound`).
         * ``absorbing``: a termination leads to an absorbing state of value
           :math:`\pm R / (1 - \gamma)` (+ on expert rows, - on policy rows) instead of 0, so
-          the bootstrap is never cut.
+          the bootstrap is never cut. ``is_expert`` ``None`` means every row is expert.
         """
         if not (self.bounded_targets or self.absorbing):
             return next_v, terminals
@@ -118,6 +119,8 @@ class IQObjective:
         if self.bounded_targets:
             next_v = next_v.clamp(-limit, limit)
         if self.absorbing:
+            if is_expert is None:
+                is_expert = torch.ones(next_v.shape[0], dtype=torch.bool, device=next_v.device)
             sign = is_expert.reshape(-1, 1).to(next_v.dtype) * 2.0 - 1.0
             next_v = torch.where(terminals > 0.5, sign * limit, next_v)
             terminals = torch.zeros_like(terminals)
@@ -146,6 +149,18 @@ def extend_loss(loss: IQLoss, cls: type[LossT], **extra: torch.Tensor) -> LossT:
     return cls(**{f.name: getattr(loss, f.name) for f in dataclasses.fields(IQLoss)}, **extra)
 
 
+def as_floats(*records: Any) -> dict[str, float]:
+    """The fields of loss records (dataclasses of scalar tensors) as floats, as d3rlpy's
+    ``asdict_as_float`` gives them, in one conversion (one device sync) instead of one per field."""
+    names = [f.name for record in records for f in dataclasses.fields(record)]
+    values = [getattr(record, f.name) for record in records for f in dataclasses.fields(record)]
+    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.ndim == 0]
+    if len(tensors) < len(values) or len({v.device for v in tensors}) > 1:
+        return {n: float(v) for n, v in zip(names, values, strict=True)}
+    floats = torch.stack([v.detach() for v in tensors]).tolist()  # promotes, never rounds
+    return dict(zip(names, floats, strict=True))
+
+
 def soft_value(q_values: torch.Tensor, temperature: float) -> torch.Tensor:
     r""":math:`V(s) = \alpha \log \sum_a \exp(Q(s, a) / \alpha)`, shape ``(B, 1)``."""
     return temperature * torch.logsumexp(q_values / temperature, dim=1, keepdim=True)
@@ -158,7 +173,7 @@ def iq_loss(
     v: torch.Tensor,
     next_v: torch.Tensor,
     terminals: torch.Tensor,
-    is_expert: torch.Tensor,
+    is_expert: torch.Tensor | None,
     initial_v: torch.Tensor | None = None,
     gradient_penalty: torch.Tensor | None = None,
     q_weights: torch.Tensor | None = None,
@@ -174,60 +189,94 @@ def iq_loss(
         next_v: ``V(s')``, ``(B, 1)`` (any value where ``terminals`` is 1: it is masked, or
             replaced by the absorbing value with ``objective.absorbing``).
         terminals: 1 where the environment terminated at this step, ``(B, 1)``.
-        is_expert: boolean mask of expert rows, ``(B,)`` or ``(B, 1)``; at least one is True.
+        is_expert: boolean mask of expert rows, ``(B,)`` or ``(B, 1)``, at least one True;
+            ``None`` when every row is expert (offline).
         initial_v: ``V(s_0)`` of true initial states, required for ``v0``.
         gradient_penalty: the Lipschitz penalty, already computed (scalar), weighted by
             ``objective.gp_weight``.
         q_weights: ``(B, K)`` probabilities of the K actions in ``q`` (default: uniform).
     """
     obj = objective
-    mask = is_expert.reshape(-1).bool()
-    if not bool(mask.any()):
-        raise ValueError("iq_loss needs at least one expert row")
-    n = mask.shape[0]
-    for name, tensor in (("v", v), ("next_v", next_v), ("terminals", terminals)):
-        if tensor.shape != (n, 1):
-            raise ValueError(f"{name} must have shape ({n}, 1), got {tuple(tensor.shape)}")
-    if q.dim() != 2 or q.shape[0] != n:
-        raise ValueError(f"q must have shape ({n}, K), got {tuple(q.shape)}")
-    weights = torch.full_like(q, 1.0 / q.shape[1]) if q_weights is None else q_weights
-    if weights.shape != q.shape:
-        raise ValueError(f"q_weights shape {tuple(weights.shape)} differs from q {tuple(q.shape)}")
-    next_v, terminals = obj.prepare_next_v(next_v, terminals, is_expert)
+    mask = _check_shapes(q, v, next_v, terminals, is_expert, q_weights)
+    next_v, terminals = obj.prepare_next_v(next_v, terminals, mask)
     y = (1.0 - terminals) * obj.gamma * next_v
     reward = q - y  # (B, K), broadcast over the K actions
-    expert_reward, expert_weights = reward[mask], weights[mask]
+    weights = q_weights
+    if weights is None and q.shape[1] > 1:
+        weights = torch.full_like(q, 1.0 / q.shape[1])
+
+    def weighted(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:  # w None: all 1
+        return x if w is None else w * x
+
+    expert_reward = _rows(reward, mask)
+    expert_weights = None if weights is None else _rows(weights, mask)
     if obj.chi2_on_mixture:
-        softq_loss = -(expert_weights * expert_reward).sum(1).mean()
-        chi2_loss = (weights * reward.pow(2)).sum(1).mean() / (4.0 * obj.chi2_alpha)
+        softq_loss = -weighted(expert_reward, expert_weights).sum(1).mean()
+        chi2_loss = weighted(reward.pow(2), weights).sum(1).mean() / (4.0 * obj.chi2_alpha)
     else:
         phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
-        softq_loss = -(expert_weights * phi_r).sum(1).mean()
+        softq_loss = -weighted(phi_r, expert_weights).sum(1).mean()
         chi2_loss = torch.zeros((), device=q.device)
     value_loss = _value_term(obj, v - y, mask, initial_v)
     loss = softq_loss + value_loss + chi2_loss
     if gradient_penalty is not None:
         loss = loss + obj.gp_weight * gradient_penalty
-    mean_reward = (weights * reward).sum(1).detach()
-    policy_rows = mean_reward[~mask]
+    mean_reward = weighted(reward, weights).sum(1).detach()
     zero = torch.zeros((), device=q.device)
+    policy_rows = mean_reward[:0] if mask is None else mean_reward[~mask]
     return IQLoss(
         loss=loss,
         softq_loss=softq_loss,
         value_loss=value_loss,
         chi2_loss=chi2_loss,
         gp_loss=gradient_penalty.detach() if gradient_penalty is not None else zero,
-        reward_expert=mean_reward[mask].mean(),
+        reward_expert=_rows(mean_reward, mask).mean(),
         reward_policy=policy_rows.mean() if policy_rows.numel() else zero,
     )
 
 
+def _check_shapes(
+    q: torch.Tensor,
+    v: torch.Tensor,
+    next_v: torch.Tensor,
+    terminals: torch.Tensor,
+    is_expert: torch.Tensor | None,
+    q_weights: torch.Tensor | None,
+) -> torch.Tensor | None:
+    """Check the shapes :func:`iq_loss` needs; return the ``(B,)`` bool mask (or ``None``)."""
+    n = q.shape[0] if q.dim() >= 1 else -1
+    mask = None
+    if is_expert is not None:
+        mask = is_expert.reshape(-1).bool()
+        if not bool(mask.any()):
+            raise ValueError("iq_loss needs at least one expert row")
+        n = mask.shape[0]
+    for name, tensor in (("v", v), ("next_v", next_v), ("terminals", terminals)):
+        if tensor.shape != (n, 1):
+            raise ValueError(f"{name} must have shape ({n}, 1), got {tuple(tensor.shape)}")
+    if q.dim() != 2 or q.shape[0] != n:
+        raise ValueError(f"q must have shape ({n}, K), got {tuple(q.shape)}")
+    if q_weights is not None and q_weights.shape != q.shape:
+        raise ValueError(
+            f"q_weights shape {tuple(q_weights.shape)} differs from q {tuple(q.shape)}"
+        )
+    return mask
+
+
+def _rows(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The rows of ``x`` that ``mask`` marks (all of ``x`` when it is ``None``)."""
+    return x if mask is None else x[mask]
+
+
 def _value_term(
-    obj: IQObjective, v_minus_y: torch.Tensor, mask: torch.Tensor, initial_v: torch.Tensor | None
+    obj: IQObjective,
+    v_minus_y: torch.Tensor,
+    mask: torch.Tensor | None,
+    initial_v: torch.Tensor | None,
 ) -> torch.Tensor:
     """The value term of the loss, by ``obj.value_objective`` (see the module docstring)."""
     if obj.value_objective == "value_expert":
-        return v_minus_y[mask].mean()
+        return _rows(v_minus_y, mask).mean()
     if obj.value_objective == "value":
         return v_minus_y.mean()
     if initial_v is None:

@@ -92,8 +92,8 @@ def test_report_table_and_plot(tmp_path: Path) -> None:
 
 
 def test_online_configs_and_algorithm_names() -> None:
-    from offline_iq.learners import make_online_config, parse_algorithm
     from offline_iq.data import load_minari
+    from offline_iq.learners import make_online_config, parse_algorithm
 
     assert parse_algorithm("iq") == ("iq", "offline")
     assert parse_algorithm("valuedice-online") == ("valuedice", "online")
@@ -122,8 +122,8 @@ def test_online_configs_and_algorithm_names() -> None:
 def test_the_scaler_follows_the_learners_default_unless_named() -> None:
     from d3rlpy.preprocessing import StandardObservationScaler
 
-    from offline_iq.learners import make_config, make_online_config
     from offline_iq.data import load_minari
+    from offline_iq.learners import make_config, make_online_config
     from offline_iq.preprocessing import ClippedStandardObservationScaler
 
     cartpole = load_minari("cartpole/expert-v0", n_trajectories=1, subsample=20)

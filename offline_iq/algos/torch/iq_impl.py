@@ -5,19 +5,17 @@ from __future__ import annotations
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
 from d3rlpy.algos.qlearning.torch.utility import ContinuousQFunctionMixin
-from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import (
     ContinuousEnsembleQFunctionForwarder,
     Policy,
     build_squashed_gaussian_distribution,
     get_parameter,
 )
-from d3rlpy.torch_utility import TorchMiniBatch, hard_sync, soft_sync
+from d3rlpy.torch_utility import TorchMiniBatch, hard_sync
 from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
-from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.iq_loss import IQObjective, extend_loss, iq_loss
+from offline_iq.algos.iq_loss import IQObjective, as_floats, extend_loss, iq_loss
 from offline_iq.algos.torch.continuous_iq_parts import (
     IQLearnActorLoss,
     IQLearnCriticLoss,
@@ -33,6 +31,8 @@ from offline_iq.algos.torch.policy_samples import (
     sample_policy,
     soft_value_of_samples,
 )
+from offline_iq.algos.torch.updates import clear_grads, polyak_update
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch, expert_rows
 
 __all__ = ["IQLearnImpl", "IQLearnModules", "PolicySamples"]
 
@@ -88,6 +88,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._q_filter_bc_weight = q_filter_bc_weight
         self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
+        self._critic_weights = list(modules.q_funcs.parameters())
+        self._target_weights = list(modules.targ_q_funcs.parameters())
 
     @property
     def temperature(self) -> torch.Tensor:
@@ -103,18 +105,23 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         return sample_policy(self._modules.policy, x, self._n_value_samples)
 
     def compute_critic_loss(
-        self, batch: ExpertTorchMiniBatch, samples: PolicySamples | None = None
+        self,
+        batch: ExpertTorchMiniBatch,
+        samples: PolicySamples | None = None,
+        temperature: torch.Tensor | None = None,
     ) -> IQLearnCriticLoss:
         """IQ-Learn critic loss (mean over the ensemble) and the mean ``Q`` of expert rows.
 
-        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``).
+        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``);
+        ``temperature``: the current one, detached (read here if ``None``).
         :math:`V(s')` comes from the target network if there is one, else from the online
         critic in the same forward pass as :math:`Q(s, a)` and :math:`V(s)`.
         """
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
-        is_expert = batch.expert_mask()
+        if temperature is None:
+            temperature = self.temperature.detach()
         with torch.no_grad():
             samples = (self.policy_samples(obs) if samples is None else samples).detach()
             value_inputs = {
@@ -128,15 +135,15 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             # state-only imitation never reads the expert's actions: score the policy's (sec. 5.4)
             actions = self.sample_with_log_prob(obs)[0] if obj.state_only else batch.actions
         target_inputs = value_inputs.pop("next_v") if self._use_target_network else None
-        q_taken, values = self._score(obs, actions, value_inputs)
+        q_taken, values = self._score(obs, actions, value_inputs, temperature)
         if target_inputs is not None:
             with torch.no_grad():
                 values["next_v"] = ensemble_soft_value(
-                    self._targ_q_func_forwarder, *target_inputs, self.temperature.detach()
+                    self._targ_q_func_forwarder, *target_inputs, temperature
                 )
         penalty = None
         if obj.uses_gradient_penalty:
-            penalty = self._gradient_penalty(obs, batch.actions, is_expert)
+            penalty = self._gradient_penalty(obs, batch.actions, batch.expert_mask())
         losses = [
             iq_loss(
                 obj,
@@ -144,13 +151,13 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
                 v=values["v"][i],
                 next_v=values["next_v"][i],
                 terminals=batch.terminals,
-                is_expert=is_expert,
+                is_expert=batch.is_expert,
                 initial_v=values["initial_v"][i] if "initial_v" in values else None,
                 gradient_penalty=penalty,
             )
             for i in range(q_taken.shape[0])
         ]
-        q_expert = q_taken.mean(dim=0)[is_expert].mean().detach()
+        q_expert = expert_rows(q_taken.mean(dim=0), batch.is_expert).mean().detach()
         return extend_loss(mean_over_critics(losses), IQLearnCriticLoss, q_expert=q_expert)
 
     def _score(
@@ -158,6 +165,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         obs: torch.Tensor,
         actions: torch.Tensor,
         value_inputs: dict[str, tuple[torch.Tensor, PolicySamples]],
+        temperature: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``Q(s, a)`` per critic and each named ``V`` per critic, from one forward pass of the
         online ensemble over every (state, action) pair."""
@@ -165,7 +173,6 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         acts = [actions] + [s.actions for _, s in value_inputs.values()]
         q_cat = self._q_func_forwarder.compute_expected_q(torch.cat(xs), torch.cat(acts), "none")
         q_taken, *q_sampled = torch.split(q_cat, [x.shape[0] for x in xs], dim=1)
-        temperature = self.temperature.detach()
         values = {
             name: soft_value_of_samples(q, s, temperature)
             for (name, (_, s)), q in zip(value_inputs.items(), q_sampled, strict=True)
@@ -186,21 +193,27 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         )
 
     def compute_actor_loss(
-        self, obs: torch.Tensor, samples: PolicySamples | None = None
+        self,
+        obs: torch.Tensor,
+        samples: PolicySamples | None = None,
+        temperature: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """SAC actor loss ``E[alpha log pi(a|s) - Q(s, a)]`` and ``log pi`` (``(B, K, 1)``).
 
         ``Q`` is the ensemble reduced by ``actor_q_reduction``; the critics' weights get no
-        gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``.
+        gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``,
+        ``temperature`` (detached) read here if ``None``.
         """
         if samples is None:
             samples = self.policy_samples(obs)
-        with frozen_parameters(self._modules.q_funcs):
+        if temperature is None:
+            temperature = self.temperature.detach()
+        with frozen_parameters(self._critic_weights):
             q = self._q_func_forwarder.compute_expected_q(
                 obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
             )
         q = q.view(-1, samples.n, 1)
-        loss = (self.temperature.detach() * samples.log_probs - q).mean()
+        loss = (temperature * samples.log_probs - q).mean()
         return loss, samples.log_probs
 
     def compute_q_filter_bc_loss(
@@ -231,27 +244,28 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         assert isinstance(obs, torch.Tensor)
         # one policy pass serves V(s) in the critic step (detached) and the actor step
         samples = self.policy_samples(obs)
+        temperature = self.temperature.detach()  # both steps' (the temperature's step is last)
 
-        mods.critic_optim.zero_grad()
-        critic_loss = self.compute_critic_loss(batch, samples)
+        clear_grads(mods.critic_optim)
+        critic_loss = self.compute_critic_loss(batch, samples, temperature)
         critic_loss.loss.backward()
         mods.critic_optim.step()
 
-        actor_loss = self._update_actor(batch, samples)
+        actor_loss = self._update_actor(batch, samples, temperature)
         if self._use_target_network:
-            soft_sync(mods.targ_q_funcs, mods.q_funcs, self._tau)
-        return {**asdict_as_float(critic_loss), **asdict_as_float(actor_loss)}
+            polyak_update(self._target_weights, self._critic_weights, self._tau)
+        return as_floats(critic_loss, actor_loss)
 
     def _update_actor(
-        self, batch: ExpertTorchMiniBatch, samples: PolicySamples
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples, temperature: torch.Tensor
     ) -> IQLearnActorLoss:
         """The actor's SAC step (plus Q-filtered BC), then the temperature's if it learns."""
         mods = self._modules
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
-        mods.actor_optim.zero_grad()
-        actor_loss, log_prob = self.compute_actor_loss(obs, samples)
-        bc_loss, bc_fraction = torch.zeros(()), torch.zeros(())
+        clear_grads(mods.actor_optim)
+        actor_loss, log_prob = self.compute_actor_loss(obs, samples, temperature)
+        bc_loss = bc_fraction = torch.zeros((), device=obs.device)
         if self._q_filter_bc_weight > 0:
             bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)
             (actor_loss + self._q_filter_bc_weight * bc_loss).backward()
@@ -259,9 +273,9 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             actor_loss.backward()
         mods.actor_optim.step()
 
-        temp_loss = torch.zeros(())
+        temp_loss = torch.zeros((), device=obs.device)
         if mods.temp_optim is not None:  # SAC's temperature step toward the target entropy
-            mods.temp_optim.zero_grad()
+            clear_grads(mods.temp_optim)
             temp_loss = -(
                 get_parameter(mods.log_temp).exp() * (log_prob.detach() + self._target_entropy)
             ).mean()
