@@ -23,8 +23,7 @@ expert rows plus the squared-reward penalty on expert and policy rows).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar, get_args
+from typing import Literal, TypeVar, get_args
 
 import torch
 
@@ -33,12 +32,10 @@ from offline_iq.algos.divergences import DIVERGENCES, Divergence, phi
 __all__ = [
     "VALUE_OBJECTIVES",
     "IQLoss",
-    "as_floats",
     "IQObjective",
-    "expert_policy_pairs",
+    "expert_rows",
     "extend_loss",
     "ValueObjective",
-    "interpolation_gradient_penalty",
     "iq_loss",
     "soft_value",
 ]
@@ -149,18 +146,6 @@ def extend_loss(loss: IQLoss, cls: type[LossT], **extra: torch.Tensor) -> LossT:
     return cls(**{f.name: getattr(loss, f.name) for f in dataclasses.fields(IQLoss)}, **extra)
 
 
-def as_floats(*records: Any) -> dict[str, float]:
-    """The fields of loss records (dataclasses of scalar tensors) as floats, as d3rlpy's
-    ``asdict_as_float`` gives them, in one conversion (one device sync) instead of one per field."""
-    names = [f.name for record in records for f in dataclasses.fields(record)]
-    values = [getattr(record, f.name) for record in records for f in dataclasses.fields(record)]
-    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.ndim == 0]
-    if len(tensors) < len(values) or len({v.device for v in tensors}) > 1:
-        return {n: float(v) for n, v in zip(names, values, strict=True)}
-    floats = torch.stack([v.detach() for v in tensors]).tolist()  # promotes, never rounds
-    return dict(zip(names, floats, strict=True))
-
-
 def soft_value(q_values: torch.Tensor, temperature: float) -> torch.Tensor:
     r""":math:`V(s) = \alpha \log \sum_a \exp(Q(s, a) / \alpha)`, shape ``(B, 1)``."""
     return temperature * torch.logsumexp(q_values / temperature, dim=1, keepdim=True)
@@ -204,24 +189,12 @@ def iq_loss(
     weights = q_weights
     if weights is None and q.shape[1] > 1:
         weights = torch.full_like(q, 1.0 / q.shape[1])
-
-    def weighted(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:  # w None: all 1
-        return x if w is None else w * x
-
-    expert_reward = _rows(reward, mask)
-    expert_weights = None if weights is None else _rows(weights, mask)
-    if obj.chi2_on_mixture:
-        softq_loss = -weighted(expert_reward, expert_weights).sum(1).mean()
-        chi2_loss = weighted(reward.pow(2), weights).sum(1).mean() / (4.0 * obj.chi2_alpha)
-    else:
-        phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
-        softq_loss = -weighted(phi_r, expert_weights).sum(1).mean()
-        chi2_loss = torch.zeros((), device=q.device)
+    softq_loss, chi2_loss = _divergence_terms(obj, reward, weights, mask)
     value_loss = _value_term(obj, v - y, mask, initial_v)
     loss = softq_loss + value_loss + chi2_loss
     if gradient_penalty is not None:
         loss = loss + obj.gp_weight * gradient_penalty
-    mean_reward = weighted(reward, weights).sum(1).detach()
+    mean_reward = _weighted(reward, weights).sum(1).detach()
     zero = torch.zeros((), device=q.device)
     policy_rows = mean_reward[:0] if mask is None else mean_reward[~mask]
     return IQLoss(
@@ -230,9 +203,28 @@ def iq_loss(
         value_loss=value_loss,
         chi2_loss=chi2_loss,
         gp_loss=gradient_penalty.detach() if gradient_penalty is not None else zero,
-        reward_expert=_rows(mean_reward, mask).mean(),
+        reward_expert=expert_rows(mean_reward, mask).mean(),
         reward_policy=policy_rows.mean() if policy_rows.numel() else zero,
     )
+
+
+def _weighted(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """``weights * x``; ``None`` weights are all 1 (one action per row), and ``x`` is exact."""
+    return x if weights is None else weights * x
+
+
+def _divergence_terms(
+    obj: IQObjective, reward: torch.Tensor, weights: torch.Tensor | None, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:math:`-\mathbb{E}_{\rho_E}[\phi(r)]` and the mixture's :math:`\chi^2` term."""
+    expert_reward = expert_rows(reward, mask)
+    expert_weights = None if weights is None else expert_rows(weights, mask)
+    if obj.chi2_on_mixture:
+        softq_loss = -_weighted(expert_reward, expert_weights).sum(1).mean()
+        chi2_loss = _weighted(reward.pow(2), weights).sum(1).mean() / (4.0 * obj.chi2_alpha)
+        return softq_loss, chi2_loss
+    phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
+    return -_weighted(phi_r, expert_weights).sum(1).mean(), torch.zeros((), device=reward.device)
 
 
 def _check_shapes(
@@ -263,9 +255,9 @@ def _check_shapes(
     return mask
 
 
-def _rows(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """The rows of ``x`` that ``mask`` marks (all of ``x`` when it is ``None``)."""
-    return x if mask is None else x[mask]
+def expert_rows(x: torch.Tensor, is_expert: torch.Tensor | None) -> torch.Tensor:
+    """The rows of ``x`` that ``is_expert`` marks (``x`` itself when it is ``None``: all)."""
+    return x if is_expert is None else x[is_expert]
 
 
 def _value_term(
@@ -276,42 +268,9 @@ def _value_term(
 ) -> torch.Tensor:
     """The value term of the loss, by ``obj.value_objective`` (see the module docstring)."""
     if obj.value_objective == "value_expert":
-        return _rows(v_minus_y, mask).mean()
+        return expert_rows(v_minus_y, mask).mean()
     if obj.value_objective == "value":
         return v_minus_y.mean()
     if initial_v is None:
         raise ValueError("value_objective='v0' needs initial_v")
     return (1.0 - obj.gamma) * initial_v.mean()
-
-
-def expert_policy_pairs(
-    inputs: torch.Tensor, is_expert: torch.Tensor, own_inputs: Callable[[], torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Expert rows of ``inputs`` and as many policy rows (the two sides of the W1 penalty).
-
-    Offline (no policy rows) the policy side is ``own_inputs()``: the learner's own actions at
-    the expert states.
-    """
-    expert = inputs[is_expert]
-    if bool((~is_expert).any()):
-        policy = inputs[~is_expert]
-        n = min(len(expert), len(policy))
-        return expert[:n], policy[:n]
-    return expert, own_inputs()
-
-
-def interpolation_gradient_penalty(
-    critic: Callable[[torch.Tensor], torch.Tensor],
-    expert_inputs: torch.Tensor,
-    policy_inputs: torch.Tensor,
-    lipschitz: float = 1.0,
-) -> torch.Tensor:
-    r"""WGAN-GP penalty :math:`\mathbb{E}[(\lVert\nabla_{\hat x} f(\hat x)\rVert - K)^2]`.
-
-    :math:`\hat x = \epsilon x_E + (1 - \epsilon) x_\pi` with :math:`\epsilon \sim U(0, 1)` per
-    row; ``critic`` maps a ``(B, d)`` input to ``(B, 1)`` (the ``w1`` Lipschitz constraint).
-    """
-    eps = torch.rand(expert_inputs.shape[0], 1, device=expert_inputs.device)
-    mixed = (eps * expert_inputs + (1.0 - eps) * policy_inputs).detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
-    return (grad.norm(dim=1) - lipschitz).pow(2).mean()

@@ -24,7 +24,7 @@ from d3rlpy.torch_utility import TorchMiniBatch, convert_to_torch
 from offline_iq.data.buffer import ExpertReplayBuffer, IndexedTransitionMiniBatch
 from offline_iq.data.mixing import MixedTransitionMiniBatch
 
-__all__ = ["ExpertTorchMiniBatch", "ScaledTransitions", "expert_rows"]
+__all__ = ["ExpertTorchMiniBatch", "ScaledTransitions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +69,6 @@ class ExpertTorchMiniBatch(TorchMiniBatch):
         if self.is_expert is None:
             return torch.ones(self.actions.shape[0], dtype=torch.bool, device=self.actions.device)
         return self.is_expert
-
-
-def expert_rows(x: torch.Tensor, is_expert: torch.Tensor | None) -> torch.Tensor:
-    """The rows of ``x`` that ``is_expert`` marks (``x`` itself when it is ``None``: all)."""
-    return x if is_expert is None else x[is_expert]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

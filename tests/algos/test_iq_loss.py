@@ -11,11 +11,11 @@ from d3rlpy.dataclass_utils import asdict_as_float
 
 from offline_iq.algos.iq_loss import (
     IQObjective,
-    as_floats,
-    interpolation_gradient_penalty,
     iq_loss,
     soft_value,
 )
+from offline_iq.algos.penalties import interpolation_gradient_penalty
+from offline_iq.algos.torch.updates import as_floats
 
 GAMMA = 0.9
 

@@ -13,7 +13,8 @@ from d3rlpy.optimizers import OptimizerWrapper
 from d3rlpy.torch_utility import Modules
 from torch import nn
 
-from offline_iq.algos.iq_loss import IQLoss, expert_policy_pairs, interpolation_gradient_penalty
+from offline_iq.algos.iq_loss import IQLoss
+from offline_iq.algos.penalties import expert_policy_pairs, interpolation_gradient_penalty
 
 __all__ = [
     "IQLearnActorLoss",

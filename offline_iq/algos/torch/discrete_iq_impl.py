@@ -16,15 +16,14 @@ from torch import nn
 from offline_iq.algos.iq_loss import (
     IQLoss,
     IQObjective,
-    as_floats,
-    expert_policy_pairs,
+    expert_rows,
     extend_loss,
-    interpolation_gradient_penalty,
     iq_loss,
     soft_value,
 )
-from offline_iq.algos.torch.updates import clear_grads, polyak_update
-from offline_iq.algos.torch_batches import ExpertTorchMiniBatch, expert_rows
+from offline_iq.algos.penalties import expert_policy_pairs, interpolation_gradient_penalty
+from offline_iq.algos.torch.updates import as_floats, clear_grads, polyak_update
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch
 
 __all__ = ["DiscreteIQLearnImpl", "DiscreteIQLearnLoss", "DiscreteIQLearnModules"]
 

@@ -15,7 +15,7 @@ from d3rlpy.torch_utility import TorchMiniBatch, hard_sync
 from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
-from offline_iq.algos.iq_loss import IQObjective, as_floats, extend_loss, iq_loss
+from offline_iq.algos.iq_loss import IQObjective, expert_rows, extend_loss, iq_loss
 from offline_iq.algos.torch.continuous_iq_parts import (
     IQLearnActorLoss,
     IQLearnCriticLoss,
@@ -31,8 +31,8 @@ from offline_iq.algos.torch.policy_samples import (
     sample_policy,
     soft_value_of_samples,
 )
-from offline_iq.algos.torch.updates import clear_grads, polyak_update
-from offline_iq.algos.torch_batches import ExpertTorchMiniBatch, expert_rows
+from offline_iq.algos.torch.updates import as_floats, clear_grads, polyak_update
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch
 
 __all__ = ["IQLearnImpl", "IQLearnModules", "PolicySamples"]
 
@@ -105,23 +105,17 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         return sample_policy(self._modules.policy, x, self._n_value_samples)
 
     def compute_critic_loss(
-        self,
-        batch: ExpertTorchMiniBatch,
-        samples: PolicySamples | None = None,
-        temperature: torch.Tensor | None = None,
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples | None = None
     ) -> IQLearnCriticLoss:
         """IQ-Learn critic loss (mean over the ensemble) and the mean ``Q`` of expert rows.
 
-        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``);
-        ``temperature``: the current one, detached (read here if ``None``).
+        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``).
         :math:`V(s')` comes from the target network if there is one, else from the online
         critic in the same forward pass as :math:`Q(s, a)` and :math:`V(s)`.
         """
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
-        if temperature is None:
-            temperature = self.temperature.detach()
         with torch.no_grad():
             samples = (self.policy_samples(obs) if samples is None else samples).detach()
             value_inputs = {
@@ -135,11 +129,11 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             # state-only imitation never reads the expert's actions: score the policy's (sec. 5.4)
             actions = self.sample_with_log_prob(obs)[0] if obj.state_only else batch.actions
         target_inputs = value_inputs.pop("next_v") if self._use_target_network else None
-        q_taken, values = self._score(obs, actions, value_inputs, temperature)
+        q_taken, values = self._score(obs, actions, value_inputs)
         if target_inputs is not None:
             with torch.no_grad():
                 values["next_v"] = ensemble_soft_value(
-                    self._targ_q_func_forwarder, *target_inputs, temperature
+                    self._targ_q_func_forwarder, *target_inputs, self.temperature.detach()
                 )
         penalty = None
         if obj.uses_gradient_penalty:
@@ -165,7 +159,6 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         obs: torch.Tensor,
         actions: torch.Tensor,
         value_inputs: dict[str, tuple[torch.Tensor, PolicySamples]],
-        temperature: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``Q(s, a)`` per critic and each named ``V`` per critic, from one forward pass of the
         online ensemble over every (state, action) pair."""
@@ -173,6 +166,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         acts = [actions] + [s.actions for _, s in value_inputs.values()]
         q_cat = self._q_func_forwarder.compute_expected_q(torch.cat(xs), torch.cat(acts), "none")
         q_taken, *q_sampled = torch.split(q_cat, [x.shape[0] for x in xs], dim=1)
+        temperature = self.temperature.detach()
         values = {
             name: soft_value_of_samples(q, s, temperature)
             for (name, (_, s)), q in zip(value_inputs.items(), q_sampled, strict=True)
@@ -193,27 +187,21 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         )
 
     def compute_actor_loss(
-        self,
-        obs: torch.Tensor,
-        samples: PolicySamples | None = None,
-        temperature: torch.Tensor | None = None,
+        self, obs: torch.Tensor, samples: PolicySamples | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """SAC actor loss ``E[alpha log pi(a|s) - Q(s, a)]`` and ``log pi`` (``(B, K, 1)``).
 
         ``Q`` is the ensemble reduced by ``actor_q_reduction``; the critics' weights get no
-        gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``,
-        ``temperature`` (detached) read here if ``None``.
+        gradient. ``samples`` (reparameterised, with their graph) are drawn here if ``None``.
         """
         if samples is None:
             samples = self.policy_samples(obs)
-        if temperature is None:
-            temperature = self.temperature.detach()
         with frozen_parameters(self._critic_weights):
             q = self._q_func_forwarder.compute_expected_q(
                 obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
             )
         q = q.view(-1, samples.n, 1)
-        loss = (temperature * samples.log_probs - q).mean()
+        loss = (self.temperature.detach() * samples.log_probs - q).mean()
         return loss, samples.log_probs
 
     def compute_q_filter_bc_loss(
@@ -244,27 +232,26 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         assert isinstance(obs, torch.Tensor)
         # one policy pass serves V(s) in the critic step (detached) and the actor step
         samples = self.policy_samples(obs)
-        temperature = self.temperature.detach()  # both steps' (the temperature's step is last)
 
         clear_grads(mods.critic_optim)
-        critic_loss = self.compute_critic_loss(batch, samples, temperature)
+        critic_loss = self.compute_critic_loss(batch, samples)
         critic_loss.loss.backward()
         mods.critic_optim.step()
 
-        actor_loss = self._update_actor(batch, samples, temperature)
+        actor_loss = self._update_actor(batch, samples)
         if self._use_target_network:
             polyak_update(self._target_weights, self._critic_weights, self._tau)
         return as_floats(critic_loss, actor_loss)
 
     def _update_actor(
-        self, batch: ExpertTorchMiniBatch, samples: PolicySamples, temperature: torch.Tensor
+        self, batch: ExpertTorchMiniBatch, samples: PolicySamples
     ) -> IQLearnActorLoss:
         """The actor's SAC step (plus Q-filtered BC), then the temperature's if it learns."""
         mods = self._modules
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
         clear_grads(mods.actor_optim)
-        actor_loss, log_prob = self.compute_actor_loss(obs, samples, temperature)
+        actor_loss, log_prob = self.compute_actor_loss(obs, samples)
         bc_loss = bc_fraction = torch.zeros((), device=obs.device)
         if self._q_filter_bc_weight > 0:
             bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)

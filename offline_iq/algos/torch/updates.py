@@ -1,14 +1,28 @@
 """The bookkeeping of a gradient step, with fewer calls than d3rlpy's helpers and the same
-numbers: clearing gradients and the Polyak update of a target network."""
+numbers: loss records as floats, clearing gradients, the Polyak update of a target network."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from d3rlpy.optimizers import OptimizerWrapper
 
-__all__ = ["clear_grads", "polyak_update"]
+__all__ = ["as_floats", "clear_grads", "polyak_update"]
+
+
+def as_floats(*records: Any) -> dict[str, float]:
+    """The fields of loss records (dataclasses of scalar tensors) as floats, as d3rlpy's
+    ``asdict_as_float`` gives them, in one conversion (one device sync) instead of one per field."""
+    names = [f.name for record in records for f in dataclasses.fields(record)]
+    values = [getattr(record, f.name) for record in records for f in dataclasses.fields(record)]
+    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.ndim == 0]
+    if len(tensors) < len(values) or len({v.device for v in tensors}) > 1:
+        return {n: float(v) for n, v in zip(names, values, strict=True)}
+    floats = torch.stack([v.detach() for v in tensors]).tolist()  # promotes, never rounds
+    return dict(zip(names, floats, strict=True))
 
 
 def clear_grads(optim: OptimizerWrapper) -> None:
