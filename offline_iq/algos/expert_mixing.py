@@ -4,14 +4,15 @@ Offline (``fit``), every row of a batch is expert data. Online (``fit_online``) 
 data (``fit_mixed``), the algorithm trains on an
 :class:`~offline_iq.data.mixing.ExpertMixingReplayBuffer` built around the demonstrations
 attached with :meth:`ExpertMixingAlgoBase.attach_demonstrations`, whose batches mark their expert
-rows. The one hook on d3rlpy's update path is the torch batch: :meth:`ExpertTorchMiniBatch.
-from_batch` carries that mask (and, for the ``v0`` objective, a batch of true initial states) to
-the impl.
+rows. The one hook on d3rlpy's update path is the torch batch
+(:class:`~offline_iq.algos.torch_batches.ExpertTorchMiniBatch`), which carries that mask (and,
+for the ``v0`` objective, a batch of true initial states) to the impl. While ``fitter`` runs on
+an :class:`~offline_iq.data.buffer.ExpertReplayBuffer`, batches are gathered from its rows kept
+as scaled tensors (:class:`~offline_iq.algos.torch_batches.ScaledTransitions`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Generator
 from typing import Any, Generic, Self, TypeVar
@@ -23,11 +24,11 @@ from d3rlpy.base import LearnableConfig
 from d3rlpy.constants import ActionSpace
 from d3rlpy.dataset import ReplayBufferBase, TransitionMiniBatch
 from d3rlpy.dataset.utils import detect_action_space_from_env
-from d3rlpy.torch_utility import TorchMiniBatch
 
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch, ScaledTransitions
+from offline_iq.data.buffer import ExpertReplayBuffer, IndexedTransitionMiniBatch
 from offline_iq.data.mixing import (
     ExpertMixingReplayBuffer,
-    MixedTransitionMiniBatch,
     episodes_terminate,
     initial_observations,
 )
@@ -43,52 +44,14 @@ TImpl = TypeVar("TImpl", bound=QLearningAlgoImplBase)
 TConfig = TypeVar("TConfig", bound=LearnableConfig)
 
 
-@dataclasses.dataclass(frozen=True)
-class ExpertTorchMiniBatch(TorchMiniBatch):
-    """A d3rlpy torch batch plus which rows are expert and optional true initial states."""
-
-    is_expert: torch.Tensor | None = None  # (B,) bool
-    initial_observations: torch.Tensor | None = None  # (B0, *obs_shape)
-
-    @classmethod
-    def from_transition_batch(
-        cls,
-        batch: TransitionMiniBatch,
-        config: LearnableConfig,
-        device: str,
-        initial_observations: torch.Tensor | None = None,
-    ) -> ExpertTorchMiniBatch:
-        """d3rlpy's conversion with ``config``'s scalers, plus the expert mask of a
-        :class:`~offline_iq.data.mixing.MixedTransitionMiniBatch` (every row of a plain batch
-        is expert) and ``initial_observations``."""
-        base = TorchMiniBatch.from_batch(
-            batch=batch,
-            gamma=config.gamma,
-            compute_returns_to_go=False,
-            device=device,
-            observation_scaler=config.observation_scaler,
-            action_scaler=config.action_scaler,
-            reward_scaler=config.reward_scaler,
-        )
-        if isinstance(batch, MixedTransitionMiniBatch):
-            is_expert = torch.as_tensor(batch.is_expert, device=base.actions.device)
-        else:
-            is_expert = torch.ones(len(base.actions), dtype=torch.bool, device=base.actions.device)
-        fields = {field.name: getattr(base, field.name) for field in dataclasses.fields(base)}
-        return cls(**fields, is_expert=is_expert, initial_observations=initial_observations)
-
-    def expert_mask(self) -> torch.Tensor:
-        """Return the ``(B,)`` bool mask of expert rows (all ``True`` if ``is_expert`` is None)."""
-        if self.is_expert is None:
-            return torch.ones(self.actions.shape[0], dtype=torch.bool, device=self.actions.device)
-        return self.is_expert
-
-
 class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TConfig]):
     """``QLearningAlgoBase`` whose batches know expert rows from policy rows."""
 
     _demonstrations: ReplayBufferBase | None = None
     _initial_observations: np.ndarray | None = None
+    # while ``fitter`` runs on an ExpertReplayBuffer: that buffer, and its rows as tensors
+    _tensor_source: ExpertReplayBuffer | None = None
+    _scaled_transitions: ScaledTransitions | None = None
 
     @property
     def demonstrations(self) -> ReplayBufferBase | None:
@@ -118,7 +81,12 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
             self._initial_observations = initial_observations(dataset)
         fit_observation_scaler(self._config.observation_scaler, dataset)
         fit_action_scaler(self._config.action_scaler, dataset)
-        yield from super().fitter(dataset, *args, **kwargs)
+        self._scaled_transitions = None
+        self._tensor_source = dataset if isinstance(dataset, ExpertReplayBuffer) else None
+        try:
+            yield from super().fitter(dataset, *args, **kwargs)
+        finally:
+            self._tensor_source = self._scaled_transitions = None
 
     def fit_mixed(self, policy_data: ReplayBufferBase, **fit_kwargs: Any) -> list[Any]:
         """Offline, with non-expert data: ``fit`` on ``policy_data`` as the policy rows, each
@@ -156,13 +124,30 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         assert self._impl is not None, "call build_with_dataset or fit first"
         initial = None
         if self.needs_initial_observations:
-            initial = self._sample_initial(int(np.asarray(batch.actions).shape[0]))
-        torch_batch = ExpertTorchMiniBatch.from_transition_batch(
-            batch, self._config, self._device, initial
-        )
-        loss = self._impl.update(torch_batch, self._grad_step)
+            initial = self._sample_initial(len(batch))
+        loss = self._impl.update(self._torch_batch(batch, initial), self._grad_step)
         self._grad_step += 1
         return loss
+
+    def _torch_batch(
+        self, batch: TransitionMiniBatch, initial: torch.Tensor | None
+    ) -> ExpertTorchMiniBatch:
+        """``batch`` on the device, scaled; gathered from tensors when it holds rows of the
+        buffer ``fitter`` runs on (whose scalers are final by the first step)."""
+        source = self._tensor_source
+        if (
+            isinstance(batch, IndexedTransitionMiniBatch)
+            and source is not None
+            and (batch.source is source)
+        ):
+            if self._scaled_transitions is None:
+                self._scaled_transitions = ScaledTransitions.build(
+                    source, self._config, self._device
+                )
+            return self._scaled_transitions.batch(batch, initial)
+        return ExpertTorchMiniBatch.from_transition_batch(
+            batch, self._config, self._device, initial
+        )
 
     def _require_demonstrations(self, method: str) -> ReplayBufferBase:
         if self._demonstrations is None:

@@ -23,7 +23,6 @@ expert rows plus the squared-reward penalty on expert and policy rows).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Literal, TypeVar, get_args
 
 import torch
@@ -34,10 +33,9 @@ __all__ = [
     "VALUE_OBJECTIVES",
     "IQLoss",
     "IQObjective",
-    "expert_policy_pairs",
+    "expert_rows",
     "extend_loss",
     "ValueObjective",
-    "interpolation_gradient_penalty",
     "iq_loss",
     "soft_value",
 ]
@@ -102,7 +100,7 @@ class IQObjective:
         )
 
     def prepare_next_v(
-        self, next_v: torch.Tensor, terminals: torch.Tensor, is_expert: torch.Tensor
+        self, next_v: torch.Tensor, terminals: torch.Tensor, is_expert: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         r"""Apply LS-IQ-style options to :math:`V(s')` and the termination mask.
 
@@ -110,7 +108,7 @@ class IQObjective:
           range of rewards bounded by :math:`R` (:meth:`reward_bound`).
         * ``absorbing``: a termination leads to an absorbing state of value
           :math:`\pm R / (1 - \gamma)` (+ on expert rows, - on policy rows) instead of 0, so
-          the bootstrap is never cut.
+          the bootstrap is never cut. ``is_expert`` ``None`` means every row is expert.
         """
         if not (self.bounded_targets or self.absorbing):
             return next_v, terminals
@@ -118,6 +116,8 @@ class IQObjective:
         if self.bounded_targets:
             next_v = next_v.clamp(-limit, limit)
         if self.absorbing:
+            if is_expert is None:
+                is_expert = torch.ones(next_v.shape[0], dtype=torch.bool, device=next_v.device)
             sign = is_expert.reshape(-1, 1).to(next_v.dtype) * 2.0 - 1.0
             next_v = torch.where(terminals > 0.5, sign * limit, next_v)
             terminals = torch.zeros_like(terminals)
@@ -158,7 +158,7 @@ def iq_loss(
     v: torch.Tensor,
     next_v: torch.Tensor,
     terminals: torch.Tensor,
-    is_expert: torch.Tensor,
+    is_expert: torch.Tensor | None,
     initial_v: torch.Tensor | None = None,
     gradient_penalty: torch.Tensor | None = None,
     q_weights: torch.Tensor | None = None,
@@ -174,95 +174,103 @@ def iq_loss(
         next_v: ``V(s')``, ``(B, 1)`` (any value where ``terminals`` is 1: it is masked, or
             replaced by the absorbing value with ``objective.absorbing``).
         terminals: 1 where the environment terminated at this step, ``(B, 1)``.
-        is_expert: boolean mask of expert rows, ``(B,)`` or ``(B, 1)``; at least one is True.
+        is_expert: boolean mask of expert rows, ``(B,)`` or ``(B, 1)``, at least one True;
+            ``None`` when every row is expert (offline).
         initial_v: ``V(s_0)`` of true initial states, required for ``v0``.
         gradient_penalty: the Lipschitz penalty, already computed (scalar), weighted by
             ``objective.gp_weight``.
         q_weights: ``(B, K)`` probabilities of the K actions in ``q`` (default: uniform).
     """
     obj = objective
-    mask = is_expert.reshape(-1).bool()
-    if not bool(mask.any()):
-        raise ValueError("iq_loss needs at least one expert row")
-    n = mask.shape[0]
-    for name, tensor in (("v", v), ("next_v", next_v), ("terminals", terminals)):
-        if tensor.shape != (n, 1):
-            raise ValueError(f"{name} must have shape ({n}, 1), got {tuple(tensor.shape)}")
-    if q.dim() != 2 or q.shape[0] != n:
-        raise ValueError(f"q must have shape ({n}, K), got {tuple(q.shape)}")
-    weights = torch.full_like(q, 1.0 / q.shape[1]) if q_weights is None else q_weights
-    if weights.shape != q.shape:
-        raise ValueError(f"q_weights shape {tuple(weights.shape)} differs from q {tuple(q.shape)}")
-    next_v, terminals = obj.prepare_next_v(next_v, terminals, is_expert)
+    mask = _check_shapes(q, v, next_v, terminals, is_expert, q_weights)
+    next_v, terminals = obj.prepare_next_v(next_v, terminals, mask)
     y = (1.0 - terminals) * obj.gamma * next_v
     reward = q - y  # (B, K), broadcast over the K actions
-    expert_reward, expert_weights = reward[mask], weights[mask]
-    if obj.chi2_on_mixture:
-        softq_loss = -(expert_weights * expert_reward).sum(1).mean()
-        chi2_loss = (weights * reward.pow(2)).sum(1).mean() / (4.0 * obj.chi2_alpha)
-    else:
-        phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
-        softq_loss = -(expert_weights * phi_r).sum(1).mean()
-        chi2_loss = torch.zeros((), device=q.device)
+    weights = q_weights
+    if weights is None and q.shape[1] > 1:
+        weights = torch.full_like(q, 1.0 / q.shape[1])
+    softq_loss, chi2_loss = _divergence_terms(obj, reward, weights, mask)
     value_loss = _value_term(obj, v - y, mask, initial_v)
     loss = softq_loss + value_loss + chi2_loss
     if gradient_penalty is not None:
         loss = loss + obj.gp_weight * gradient_penalty
-    mean_reward = (weights * reward).sum(1).detach()
-    policy_rows = mean_reward[~mask]
+    mean_reward = _weighted(reward, weights).sum(1).detach()
     zero = torch.zeros((), device=q.device)
+    policy_rows = mean_reward[:0] if mask is None else mean_reward[~mask]
     return IQLoss(
         loss=loss,
         softq_loss=softq_loss,
         value_loss=value_loss,
         chi2_loss=chi2_loss,
         gp_loss=gradient_penalty.detach() if gradient_penalty is not None else zero,
-        reward_expert=mean_reward[mask].mean(),
+        reward_expert=expert_rows(mean_reward, mask).mean(),
         reward_policy=policy_rows.mean() if policy_rows.numel() else zero,
     )
 
 
+def _weighted(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """``weights * x``; ``None`` weights are all 1 (one action per row), and ``x`` is exact."""
+    return x if weights is None else weights * x
+
+
+def _divergence_terms(
+    obj: IQObjective, reward: torch.Tensor, weights: torch.Tensor | None, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:math:`-\mathbb{E}_{\rho_E}[\phi(r)]` and the mixture's :math:`\chi^2` term."""
+    expert_reward = expert_rows(reward, mask)
+    expert_weights = None if weights is None else expert_rows(weights, mask)
+    if obj.chi2_on_mixture:
+        softq_loss = -_weighted(expert_reward, expert_weights).sum(1).mean()
+        chi2_loss = _weighted(reward.pow(2), weights).sum(1).mean() / (4.0 * obj.chi2_alpha)
+        return softq_loss, chi2_loss
+    phi_r = phi(obj.divergence, expert_reward, chi2_alpha=obj.chi2_alpha, tv_bound=obj.tv_bound)
+    return -_weighted(phi_r, expert_weights).sum(1).mean(), torch.zeros((), device=reward.device)
+
+
+def _check_shapes(
+    q: torch.Tensor,
+    v: torch.Tensor,
+    next_v: torch.Tensor,
+    terminals: torch.Tensor,
+    is_expert: torch.Tensor | None,
+    q_weights: torch.Tensor | None,
+) -> torch.Tensor | None:
+    """Check the shapes :func:`iq_loss` needs; return the ``(B,)`` bool mask (or ``None``)."""
+    n = q.shape[0] if q.dim() >= 1 else -1
+    mask = None
+    if is_expert is not None:
+        mask = is_expert.reshape(-1).bool()
+        if not bool(mask.any()):
+            raise ValueError("iq_loss needs at least one expert row")
+        n = mask.shape[0]
+    for name, tensor in (("v", v), ("next_v", next_v), ("terminals", terminals)):
+        if tensor.shape != (n, 1):
+            raise ValueError(f"{name} must have shape ({n}, 1), got {tuple(tensor.shape)}")
+    if q.dim() != 2 or q.shape[0] != n:
+        raise ValueError(f"q must have shape ({n}, K), got {tuple(q.shape)}")
+    if q_weights is not None and q_weights.shape != q.shape:
+        raise ValueError(
+            f"q_weights shape {tuple(q_weights.shape)} differs from q {tuple(q.shape)}"
+        )
+    return mask
+
+
+def expert_rows(x: torch.Tensor, is_expert: torch.Tensor | None) -> torch.Tensor:
+    """The rows of ``x`` that ``is_expert`` marks (``x`` itself when it is ``None``: all)."""
+    return x if is_expert is None else x[is_expert]
+
+
 def _value_term(
-    obj: IQObjective, v_minus_y: torch.Tensor, mask: torch.Tensor, initial_v: torch.Tensor | None
+    obj: IQObjective,
+    v_minus_y: torch.Tensor,
+    mask: torch.Tensor | None,
+    initial_v: torch.Tensor | None,
 ) -> torch.Tensor:
     """The value term of the loss, by ``obj.value_objective`` (see the module docstring)."""
     if obj.value_objective == "value_expert":
-        return v_minus_y[mask].mean()
+        return expert_rows(v_minus_y, mask).mean()
     if obj.value_objective == "value":
         return v_minus_y.mean()
     if initial_v is None:
         raise ValueError("value_objective='v0' needs initial_v")
     return (1.0 - obj.gamma) * initial_v.mean()
-
-
-def expert_policy_pairs(
-    inputs: torch.Tensor, is_expert: torch.Tensor, own_inputs: Callable[[], torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Expert rows of ``inputs`` and as many policy rows (the two sides of the W1 penalty).
-
-    Offline (no policy rows) the policy side is ``own_inputs()``: the learner's own actions at
-    the expert states.
-    """
-    expert = inputs[is_expert]
-    if bool((~is_expert).any()):
-        policy = inputs[~is_expert]
-        n = min(len(expert), len(policy))
-        return expert[:n], policy[:n]
-    return expert, own_inputs()
-
-
-def interpolation_gradient_penalty(
-    critic: Callable[[torch.Tensor], torch.Tensor],
-    expert_inputs: torch.Tensor,
-    policy_inputs: torch.Tensor,
-    lipschitz: float = 1.0,
-) -> torch.Tensor:
-    r"""WGAN-GP penalty :math:`\mathbb{E}[(\lVert\nabla_{\hat x} f(\hat x)\rVert - K)^2]`.
-
-    :math:`\hat x = \epsilon x_E + (1 - \epsilon) x_\pi` with :math:`\epsilon \sim U(0, 1)` per
-    row; ``critic`` maps a ``(B, d)`` input to ``(B, 1)`` (the ``w1`` Lipschitz constraint).
-    """
-    eps = torch.rand(expert_inputs.shape[0], 1, device=expert_inputs.device)
-    mixed = (eps * expert_inputs + (1.0 - eps) * policy_inputs).detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
-    return (grad.norm(dim=1) - lipschitz).pow(2).mean()

@@ -10,6 +10,7 @@ d3rlpy's buffers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,12 @@ from offline_iq.data.episodes import (
 from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
 
-__all__ = ["DatasetMetadata", "ExpertReplayBuffer", "TransitionArrays"]
+__all__ = [
+    "DatasetMetadata",
+    "ExpertReplayBuffer",
+    "IndexedTransitionMiniBatch",
+    "TransitionArrays",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +115,59 @@ class TransitionArrays:
         return int(self.observations.shape[0])
 
 
+class IndexedTransitionMiniBatch(TransitionMiniBatch):
+    """The d3rlpy mini-batch of rows ``indices`` of ``source``'s :attr:`~ExpertReplayBuffer.
+    transitions`, whose arrays are gathered when first read.
+
+    A learner that holds those rows as tensors gathers them from there and never reads the
+    arrays (:class:`~offline_iq.algos.torch_batches.ScaledTransitions`); any other reader sees
+    an ordinary d3rlpy batch.
+    """
+
+    def __init__(self, source: ExpertReplayBuffer, indices: np.ndarray) -> None:
+        # d3rlpy's batch is a frozen dataclass: set the two attributes past its __setattr__
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "indices", indices)
+
+    source: ExpertReplayBuffer
+    indices: np.ndarray
+    transitions: Sequence[Any] = ()
+
+    def _rows(self, array: np.ndarray) -> np.ndarray:
+        return array[self.indices]
+
+    @functools.cached_property
+    def observations(self) -> np.ndarray:
+        return self._rows(self.source.transitions.observations)
+
+    @functools.cached_property
+    def actions(self) -> np.ndarray:
+        return self._rows(self.source.transitions.actions)
+
+    @functools.cached_property
+    def rewards(self) -> np.ndarray:
+        return self._rows(self.source.transitions.rewards)
+
+    @functools.cached_property
+    def next_observations(self) -> np.ndarray:
+        return self._rows(self.source.transitions.next_observations)
+
+    @functools.cached_property
+    def next_actions(self) -> np.ndarray:
+        return self._rows(self.source.transitions.next_actions)
+
+    @functools.cached_property
+    def terminals(self) -> np.ndarray:
+        return self._rows(self.source.transitions.terminals)
+
+    @functools.cached_property
+    def intervals(self) -> np.ndarray:
+        return np.ones((len(self.indices), 1), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 class ExpertReplayBuffer(ReplayBuffer):
     """A read-only d3rlpy replay buffer of aligned Minari transitions (see :func:`load_minari`).
 
@@ -186,24 +245,14 @@ class ExpertReplayBuffer(ReplayBuffer):
         """Whether any episode ends by termination (a goal or a failure), not by truncation."""
         return any(bool(episode.terminated) for episode in self._episode_list)
 
-    def sample_transition_batch(self, batch_size: int) -> TransitionMiniBatch:
+    def sample_transition_batch(self, batch_size: int) -> IndexedTransitionMiniBatch:
         """Uniform sample of ``batch_size`` transitions (with replacement), vectorised."""
         index = np.random.randint(len(self._arrays), size=batch_size)
         return self.batch_from_indices(index)
 
-    def batch_from_indices(self, index: np.ndarray) -> TransitionMiniBatch:
+    def batch_from_indices(self, index: np.ndarray) -> IndexedTransitionMiniBatch:
         """The transitions at rows ``index`` of :attr:`transitions` as a d3rlpy mini-batch."""
-        a = self._arrays
-        return TransitionMiniBatch(
-            observations=a.observations[index],
-            actions=a.actions[index],
-            rewards=a.rewards[index],
-            next_observations=a.next_observations[index],
-            next_actions=a.next_actions[index],
-            terminals=a.terminals[index],
-            intervals=np.ones((len(index), 1), dtype=np.float32),
-            transitions=[],
-        )
+        return IndexedTransitionMiniBatch(self, index)
 
     def append(self, *args: Any, **kwargs: Any) -> None:
         """Raise ``TypeError``: the buffer is read-only (use a d3rlpy FIFO buffer online)."""

@@ -7,13 +7,15 @@ import math
 
 import pytest
 import torch
+from d3rlpy.dataclass_utils import asdict_as_float
 
 from offline_iq.algos.iq_loss import (
     IQObjective,
-    interpolation_gradient_penalty,
     iq_loss,
     soft_value,
 )
+from offline_iq.algos.penalties import interpolation_gradient_penalty
+from offline_iq.algos.torch.updates import as_floats
 
 GAMMA = 0.9
 
@@ -137,3 +139,51 @@ def test_offline_chi2_is_scaled_cross_entropy_plus_a_reward_penalty() -> None:
     reward = q - (1 - terminals) * GAMMA * next_v
     expected = alpha * cross_entropy + reward.pow(2).mean() / (4 * chi2_alpha)
     assert float(out.loss) == pytest.approx(float(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        IQObjective(),
+        IQObjective(value_objective="value", chi2_on_mixture=True),
+        IQObjective(divergence="tv", absorbing=True, bounded_targets=True),
+        IQObjective(divergence="js"),
+    ],
+)
+@pytest.mark.parametrize("k", [1, 3])
+def test_no_mask_is_every_row_expert_bit_for_bit(objective: IQObjective, k: int) -> None:
+    # offline batches pass is_expert=None: it must give what an all-True mask gives, exactly
+
+    def run(is_expert: torch.Tensor | None) -> tuple[list[float], torch.Tensor]:
+        q = torch.randn(64, k, generator=torch.Generator().manual_seed(7)).requires_grad_()
+        out = iq_loss(
+            objective,
+            q=q,
+            v=soft_value(q, 0.1),
+            next_v=torch.randn(64, 1, generator=torch.Generator().manual_seed(8)),
+            terminals=(torch.arange(64) % 5 == 0).float().reshape(-1, 1),
+            is_expert=is_expert,
+            q_weights=torch.softmax(q.detach(), dim=1) if k > 1 else None,
+        )
+        out.loss.backward()
+        assert q.grad is not None
+        return [float(getattr(out, f.name)) for f in dataclasses.fields(out)], q.grad
+
+    values, grad = run(None)
+    mask_values, mask_grad = run(torch.ones(64, dtype=torch.bool))
+    assert values == mask_values and torch.equal(grad, mask_grad)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    step: torch.Tensor
+    rate: float
+
+
+def test_as_floats_is_d3rlpys_asdict_as_float_in_one_go() -> None:
+    out = iq_loss(IQObjective(gamma=GAMMA), **_batch())  # float64 records
+    record = _Record(step=torch.tensor(3, dtype=torch.int64), rate=0.25)
+    assert as_floats(out) == asdict_as_float(out)
+    assert as_floats(out, record) == {**asdict_as_float(out), "step": 3.0, "rate": 0.25}
+    single = _Record(step=torch.tensor(0.1, dtype=torch.float32), rate=1.0)
+    assert as_floats(out, single)["step"] == float(torch.tensor(0.1, dtype=torch.float32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from d3rlpy.models.torch import ContinuousEnsembleQFunctionForwarder, NormalPolicy, Parameter
@@ -13,7 +13,8 @@ from d3rlpy.optimizers import OptimizerWrapper
 from d3rlpy.torch_utility import Modules
 from torch import nn
 
-from offline_iq.algos.iq_loss import IQLoss, expert_policy_pairs, interpolation_gradient_penalty
+from offline_iq.algos.iq_loss import IQLoss
+from offline_iq.algos.penalties import expert_policy_pairs, interpolation_gradient_penalty
 
 __all__ = [
     "IQLearnActorLoss",
@@ -58,13 +59,17 @@ class IQLearnActorLoss:
 
 
 def mean_over_critics(losses: list[IQLoss]) -> IQLoss:
-    """Each term of the per-critic losses averaged over the ensemble."""
-    return IQLoss(
-        *(
-            torch.stack([getattr(part, f.name) for part in losses]).mean()
-            for f in dataclasses.fields(IQLoss)
-        )
-    )
+    """Each term of the per-critic losses averaged over the ensemble (only ``loss`` keeps its
+    graph: the other terms are records)."""
+    loss = torch.stack([part.loss for part in losses]).mean()
+    with torch.no_grad():
+        records = {
+            name: torch.stack([getattr(part, name) for part in losses]).mean() for name in _RECORDS
+        }
+    return IQLoss(loss=loss, **records)
+
+
+_RECORDS = tuple(f.name for f in dataclasses.fields(IQLoss) if f.name != "loss")
 
 
 def q_filtered_bc_loss(
@@ -119,13 +124,14 @@ def state_action_gradient_penalty(
 
 
 @contextlib.contextmanager
-def frozen_parameters(module: nn.Module) -> Iterator[None]:
-    """No weight gradients for ``module`` inside the block (inputs still get theirs)."""
-    params = list(module.parameters())
-    for p in params:
+def frozen_parameters(params: nn.Module | Sequence[torch.Tensor]) -> Iterator[None]:
+    """No weight gradients for ``params`` (a module's, or a list) inside the block (inputs still
+    get theirs)."""
+    weights = list(params.parameters() if isinstance(params, nn.Module) else params)
+    for p in weights:
         p.requires_grad_(False)
     try:
         yield
     finally:
-        for p in params:
+        for p in weights:
             p.requires_grad_(True)

@@ -7,23 +7,23 @@ import dataclasses
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
 from d3rlpy.algos.qlearning.torch.utility import DiscreteQFunctionMixin
-from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import DiscreteEnsembleQFunctionForwarder
 from d3rlpy.optimizers import OptimizerWrapper
-from d3rlpy.torch_utility import Modules, TorchMiniBatch, hard_sync, soft_sync
+from d3rlpy.torch_utility import Modules, TorchMiniBatch, hard_sync
 from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
-from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
 from offline_iq.algos.iq_loss import (
     IQLoss,
     IQObjective,
-    expert_policy_pairs,
+    expert_rows,
     extend_loss,
-    interpolation_gradient_penalty,
     iq_loss,
     soft_value,
 )
+from offline_iq.algos.penalties import expert_policy_pairs, interpolation_gradient_penalty
+from offline_iq.algos.torch.updates import as_floats, clear_grads, polyak_update
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch
 
 __all__ = ["DiscreteIQLearnImpl", "DiscreteIQLearnLoss", "DiscreteIQLearnModules"]
 
@@ -77,6 +77,10 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         self._use_target_network = use_target_network
         self._tau = tau
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
+        self._polyak_pairs = (
+            list(modules.targ_q_funcs.parameters()),
+            list(modules.q_funcs.parameters()),
+        )
 
     def q_values(self, x: TorchObservation) -> torch.Tensor:
         """``Q(s, .)``, shape ``(B, n_actions)``."""
@@ -89,7 +93,6 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
     def compute_loss(self, batch: ExpertTorchMiniBatch) -> DiscreteIQLearnLoss:
         """The IQ-Learn critic loss of ``batch`` (eq. 9 with this impl's objective)."""
         obj = self._objective
-        is_expert = batch.expert_mask()
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
         if self._use_target_network:
@@ -100,27 +103,26 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
             both = self.q_values(torch.cat([obs, next_obs]))
             q_all, next_q_all = both[: obs.shape[0]], both[obs.shape[0] :]
         v = soft_value(q_all, self._temperature)
-        actions = batch.actions.long().reshape(-1, 1)
-        policy_probs = torch.softmax(q_all / self._temperature, dim=1)
-        taken = q_all.gather(1, actions)
-        if obj.state_only:  # expert actions unused: average phi over the policy (sec. 5.4)
-            q, q_weights = q_all, policy_probs.detach()
-        else:
-            q, q_weights = taken, None
+        taken = q_all.gather(1, batch.actions.long().reshape(-1, 1))
+        q, q_weights = taken, None
+        if obj.state_only or obj.uses_gradient_penalty:  # both need the policy's probabilities
+            policy_probs = torch.softmax(q_all / self._temperature, dim=1).detach()
+            if obj.state_only:  # expert actions unused: average phi over the policy (sec. 5.4)
+                q, q_weights = q_all, policy_probs
         initial_v = None
         if obj.value_objective == "v0":
             assert batch.initial_observations is not None, "v0 needs initial observations"
             initial_v = self.soft_v(batch.initial_observations)
         penalty = None
         if obj.uses_gradient_penalty:
-            penalty = self._gradient_penalty(batch, is_expert, policy_probs.detach())
+            penalty = self._gradient_penalty(batch, batch.expert_mask(), policy_probs)
         loss = iq_loss(
             obj,
             q=q,
             v=v,
             next_v=soft_value(next_q_all, self._temperature),
             terminals=batch.terminals,
-            is_expert=is_expert,
+            is_expert=batch.is_expert,
             initial_v=initial_v,
             gradient_penalty=penalty,
             q_weights=q_weights,
@@ -128,8 +130,8 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         return extend_loss(
             loss,
             DiscreteIQLearnLoss,
-            q_expert=taken[is_expert].mean().detach(),
-            v_expert=v[is_expert].mean().detach(),
+            q_expert=expert_rows(taken, batch.is_expert).mean().detach(),
+            v_expert=expert_rows(v, batch.is_expert).mean().detach(),
         )
 
     def _gradient_penalty(
@@ -156,13 +158,13 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
 
     def inner_update(self, batch: TorchMiniBatch, grad_step: int) -> dict[str, float]:
         assert isinstance(batch, ExpertTorchMiniBatch)
-        self._modules.optim.zero_grad()
+        clear_grads(self._modules.optim)
         loss = self.compute_loss(batch)
         loss.loss.backward()
         self._modules.optim.step()
         if self._use_target_network:
-            soft_sync(self._modules.targ_q_funcs, self._modules.q_funcs, self._tau)
-        return asdict_as_float(loss)
+            polyak_update(*self._polyak_pairs, self._tau)
+        return as_floats(loss)
 
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
         return self.q_values(x).argmax(dim=1)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import torch
 from d3rlpy.algos.qlearning.base import QLearningAlgoImplBase
 from d3rlpy.algos.qlearning.torch.utility import ContinuousQFunctionMixin
-from d3rlpy.dataclass_utils import asdict_as_float
 from d3rlpy.models.torch import (
     ContinuousEnsembleQFunctionForwarder,
     Policy,
     build_squashed_gaussian_distribution,
     get_parameter,
 )
-from d3rlpy.torch_utility import TorchMiniBatch, hard_sync, soft_sync
+from d3rlpy.torch_utility import TorchMiniBatch, hard_sync
 from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
-from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.iq_loss import IQObjective, extend_loss, iq_loss
+from offline_iq.algos.iq_loss import IQObjective, expert_rows, extend_loss, iq_loss
 from offline_iq.algos.torch.continuous_iq_parts import (
     IQLearnActorLoss,
     IQLearnCriticLoss,
@@ -33,6 +31,8 @@ from offline_iq.algos.torch.policy_samples import (
     sample_policy,
     soft_value_of_samples,
 )
+from offline_iq.algos.torch.updates import as_floats, clear_grads, polyak_update
+from offline_iq.algos.torch_batches import ExpertTorchMiniBatch
 
 __all__ = ["IQLearnImpl", "IQLearnModules", "PolicySamples"]
 
@@ -88,6 +88,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._q_filter_bc_weight = q_filter_bc_weight
         self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
+        self._critic_weights = list(modules.q_funcs.parameters())
+        self._target_weights = list(modules.targ_q_funcs.parameters())
 
     @property
     def temperature(self) -> torch.Tensor:
@@ -114,7 +116,6 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
         assert isinstance(obs, torch.Tensor) and isinstance(next_obs, torch.Tensor)
-        is_expert = batch.expert_mask()
         with torch.no_grad():
             samples = (self.policy_samples(obs) if samples is None else samples).detach()
             value_inputs = {
@@ -136,7 +137,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
                 )
         penalty = None
         if obj.uses_gradient_penalty:
-            penalty = self._gradient_penalty(obs, batch.actions, is_expert)
+            penalty = self._gradient_penalty(obs, batch.actions, batch.expert_mask())
         losses = [
             iq_loss(
                 obj,
@@ -144,13 +145,13 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
                 v=values["v"][i],
                 next_v=values["next_v"][i],
                 terminals=batch.terminals,
-                is_expert=is_expert,
+                is_expert=batch.is_expert,
                 initial_v=values["initial_v"][i] if "initial_v" in values else None,
                 gradient_penalty=penalty,
             )
             for i in range(q_taken.shape[0])
         ]
-        q_expert = q_taken.mean(dim=0)[is_expert].mean().detach()
+        q_expert = expert_rows(q_taken.mean(dim=0), batch.is_expert).mean().detach()
         return extend_loss(mean_over_critics(losses), IQLearnCriticLoss, q_expert=q_expert)
 
     def _score(
@@ -195,7 +196,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         """
         if samples is None:
             samples = self.policy_samples(obs)
-        with frozen_parameters(self._modules.q_funcs):
+        with frozen_parameters(self._critic_weights):
             q = self._q_func_forwarder.compute_expected_q(
                 obs.repeat_interleave(samples.n, dim=0), samples.actions, self._actor_q_reduction
             )
@@ -232,15 +233,15 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         # one policy pass serves V(s) in the critic step (detached) and the actor step
         samples = self.policy_samples(obs)
 
-        mods.critic_optim.zero_grad()
+        clear_grads(mods.critic_optim)
         critic_loss = self.compute_critic_loss(batch, samples)
         critic_loss.loss.backward()
         mods.critic_optim.step()
 
         actor_loss = self._update_actor(batch, samples)
         if self._use_target_network:
-            soft_sync(mods.targ_q_funcs, mods.q_funcs, self._tau)
-        return {**asdict_as_float(critic_loss), **asdict_as_float(actor_loss)}
+            polyak_update(self._target_weights, self._critic_weights, self._tau)
+        return as_floats(critic_loss, actor_loss)
 
     def _update_actor(
         self, batch: ExpertTorchMiniBatch, samples: PolicySamples
@@ -249,9 +250,9 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         mods = self._modules
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
-        mods.actor_optim.zero_grad()
+        clear_grads(mods.actor_optim)
         actor_loss, log_prob = self.compute_actor_loss(obs, samples)
-        bc_loss, bc_fraction = torch.zeros(()), torch.zeros(())
+        bc_loss = bc_fraction = torch.zeros((), device=obs.device)
         if self._q_filter_bc_weight > 0:
             bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)
             (actor_loss + self._q_filter_bc_weight * bc_loss).backward()
@@ -259,9 +260,9 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             actor_loss.backward()
         mods.actor_optim.step()
 
-        temp_loss = torch.zeros(())
+        temp_loss = torch.zeros((), device=obs.device)
         if mods.temp_optim is not None:  # SAC's temperature step toward the target entropy
-            mods.temp_optim.zero_grad()
+            clear_grads(mods.temp_optim)
             temp_loss = -(
                 get_parameter(mods.log_temp).exp() * (log_prob.detach() + self._target_entropy)
             ).mean()

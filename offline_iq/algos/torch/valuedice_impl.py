@@ -31,7 +31,7 @@ from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.iq_loss import interpolation_gradient_penalty
+from offline_iq.algos.penalties import interpolation_gradient_penalty
 from offline_iq.algos.valuedice_loss import ValueDICELoss, ValueDICEUpdateLoss, valuedice_objective
 
 __all__ = [
