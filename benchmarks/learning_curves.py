@@ -15,9 +15,9 @@ Measured on 2 cores (HEAD 9644c57, returns at 1k / 2k / 3k / 4k / 5k steps):
 
 * cartpole (test: >= 475 at 4,000): seed 0 486.0 / 500 / 500 / 500 / 500, seed 1 441.3 / 485.1 /
   498.5 / 500 / 500, seed 2 410.4 / 498.2 / 500 / 500 / 500, seed 3 500 at every point.
-* acrobot (test: >= -100 at 3,000): seed 0 -69.8 / -70.0 / -69.2 / -69.2 / -69.2, seed 1
+* acrobot (test: >= -100 at 2,000): seed 0 -69.8 / -70.0 / -69.2 / -69.2 / -69.2, seed 1
   -73.9 / -75.7 / -73.5 / -74.6 / -74.6, seed 2 -85.4 / -81.2 / -83.0 / -82.8 / -82.7.
-* mountaincar (test: >= 85 at 2,000): seeds 0 and 1 97.6 at 1k and 2k, 97.6-98.0 up to 5k.
+* mountaincar (test: >= 85 at 1,000): seeds 0 and 1 97.6 at 1k and 2k, 97.6-98.0 up to 5k.
 * online (test: >= 475 at 10,000 env steps, updates from step 500): seed 1 reaches 500 at 3k;
   seed 2 177.2 / 273.4 / 331.4 / 448.6 / 446.6 / 446.1 / 462.7 / 478.2 / 495.0 / 498.5 at 1k..10k,
   so the online budget stays at 10,000.
@@ -43,8 +43,8 @@ from offline_iq.runtime import quiet_d3rlpy
 # case -> (config factory, dataset, trajectories, the test's step budget)
 OFFLINE: dict[str, tuple[Callable[[], Any], str, int, int]] = {
     "cartpole": (offline_iq.DiscreteIQLearnConfig, "cartpole/expert-v0", 1, 4000),
-    "acrobot": (offline_iq.DiscreteIQLearnConfig, "acrobot/expert-v0", 1, 3000),
-    "mountaincar": (offline_iq.IQLearnConfig, "mountaincarcontinuous/expert-v0", 5, 2000),
+    "acrobot": (offline_iq.DiscreteIQLearnConfig, "acrobot/expert-v0", 1, 2000),
+    "mountaincar": (offline_iq.IQLearnConfig, "mountaincarcontinuous/expert-v0", 5, 1000),
     "pendulum": (offline_iq.IQLearnConfig, "pendulum/expert-v0", 5, 6000),
 }
 ONLINE_BUDGET = 10_000
