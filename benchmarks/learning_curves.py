@@ -18,9 +18,10 @@ Measured on 2 cores (HEAD 9644c57, returns at 1k / 2k / 3k / 4k / 5k steps):
 * acrobot (test: >= -100 at 2,000): seed 0 -69.8 / -70.0 / -69.2 / -69.2 / -69.2, seed 1
   -73.9 / -75.7 / -73.5 / -74.6 / -74.6, seed 2 -85.4 / -81.2 / -83.0 / -82.8 / -82.7.
 * mountaincar (test: >= 85 at 1,000): seeds 0 and 1 97.6 at 1k and 2k, 97.6-98.0 up to 5k.
-* online (test: >= 475 at 10,000 env steps, updates from step 500): seed 1 reaches 500 at 3k;
-  seed 2 177.2 / 273.4 / 331.4 / 448.6 / 446.6 / 446.1 / 462.7 / 478.2 / 495.0 / 498.5 at 1k..10k,
-  so the online budget stays at 10,000.
+* online (test: >= 475, updates from env step 500; seeds 0 and 2 at 10,000 env steps, seed 1 at
+  4,000), at 1k..10k: seed 0 429.0 / 352.4 / 448.9 / 427.8 / 453.9 / 491.5 / 500 / 465.0 / 481.2 /
+  500, seed 1 395.8 / 441.5 / 500 at 3k and at every point after, seed 2 177.2 / 273.4 / 331.4 /
+  448.6 / 446.6 / 446.1 / 462.7 / 478.2 / 495.0 / 498.5.
 * pendulum (test: >= -200, seed 0 at 2,000 steps, seed 1 at 6,000; the test's comment): seed 0
   -132.2 / -133.0 / -132.8 at 2k / 4k / 6k, seed 1 -1384.2 / -561.2 / -156.8.
 """

@@ -53,8 +53,12 @@ def test_discrete_iq_acrobot_one_trajectory(seed: int) -> None:
 # 469.3 / 373.3 / 129.1 / 500 on seeds 0-3. The failures left are the cart running off the track
 # while the pole stays up: one demonstration keeps the cart within 0.03 of the centre, so the
 # position feedback must be learnt from the episodes that end at the track's edge.
-@pytest.mark.parametrize("seed", SEEDS)
-def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
+# Those are at 10,000 environment steps. Curves (benchmarks/learning_curves.py online, 1k..10k):
+# seed 0 429.0 / 352.4 / 448.9 / 427.8 / 453.9 / 491.5 / 500 / 465.0 / 481.2 / 500, seed 2
+# 177.2 / 273.4 / 331.4 / 448.6 / 446.6 / 446.1 / 462.7 / 478.2 / 495.0 / 498.5, seed 1 500 at
+# every point from 3k: seed 1 runs 4,000 steps, seeds 0 and 2 the full 10,000.
+@pytest.mark.parametrize(("seed", "env_steps"), [(0, 10_000), (1, 4000), (2, 10_000)])
+def test_discrete_iq_online_cartpole_one_demonstration(seed: int, env_steps: int) -> None:
     # the toolkit's online settings: chi2 on expert and policy rows, absorbing state, no target
     quiet_d3rlpy()
     d3rlpy.seed(seed)
@@ -65,7 +69,7 @@ def test_discrete_iq_online_cartpole_one_demonstration(seed: int) -> None:
     model.fit_online(
         env,
         buffer=d3rlpy.dataset.create_fifo_replay_buffer(100_000, env=env),
-        n_steps=10_000,
+        n_steps=env_steps,
         n_steps_per_epoch=1000,
         update_start_step=500,
         logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
