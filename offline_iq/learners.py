@@ -1,6 +1,10 @@
 """The learners ``offline-iq fit`` and the benchmark know, by short name, and their configs.
 
-``bc`` is d3rlpy's own ``BCConfig`` / ``DiscreteBCConfig``; every learner gets the same
+``bc`` is d3rlpy's own ``BCConfig`` / ``DiscreteBCConfig``; ``bc-wd`` is the same with weight
+decay in its Adam optimiser (the strongest BC of "Rethinking ValueDice", Li et al. 2022). Every
+learner accepts two options beyond its config fields (:data:`LEARNER_OPTIONS`):
+``hidden_units`` (``"64x64"``: every encoder an MLP of those widths) and ``weight_decay``
+(Adam's, on every network's optimiser). Every learner gets the same
 observation scaler (statistics of the selected demonstrations, chosen by
 :func:`~offline_iq.preprocessing.observation_scaler`) so that only the learning method differs
 between them. Every config made here passes :func:`~offline_iq.validation.check_field_types`.
@@ -8,7 +12,10 @@ between them. Every config made here passes :func:`~offline_iq.validation.check_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import d3rlpy
@@ -27,11 +34,17 @@ from offline_iq.validation import check_field_types
 
 __all__ = [
     "ALGORITHMS",
+    "ALGORITHM_OPTIONS",
+    "BC_WEIGHT_DECAY",
+    "LEARNER_OPTIONS",
+    "config_digest",
     "ONLINE_ALGORITHMS",
     "algorithm_names",
+    "apply_learner_options",
     "make_config",
     "make_online_config",
     "parse_algorithm",
+    "parse_hidden_units",
 ]
 
 ConfigFactory = Callable[..., LearnableConfig]
@@ -40,8 +53,17 @@ ConfigFactory = Callable[..., LearnableConfig]
 ALGORITHMS: dict[str, tuple[ConfigFactory, ConfigFactory]] = {
     "iq": (DiscreteIQLearnConfig, IQLearnConfig),
     "bc": (d3rlpy.algos.DiscreteBCConfig, d3rlpy.algos.BCConfig),
+    "bc-wd": (d3rlpy.algos.DiscreteBCConfig, d3rlpy.algos.BCConfig),
     "valuedice": (DiscreteValueDICEConfig, ValueDICEConfig),
 }
+
+# Adam weight decay of ``bc-wd`` unless a tuning run (``offline-iq tune``) picks another; 1e-3 is
+# the value of the issue's CartPole probe, set before any tuning run of this toolkit
+BC_WEIGHT_DECAY = 1e-3
+# options a name implies before the caller's overrides
+ALGORITHM_OPTIONS: dict[str, dict[str, Any]] = {"bc-wd": {"weight_decay": BC_WEIGHT_DECAY}}
+# options every learner takes beside its config fields (see :func:`apply_learner_options`)
+LEARNER_OPTIONS = ("hidden_units", "weight_decay")
 
 
 # the learners with an online mode (BC learns offline)
@@ -122,14 +144,80 @@ def _make(
             minimum=data.metadata.action_space.low,  # type: ignore[attr-defined]
             maximum=data.metadata.action_space.high,  # type: ignore[attr-defined]
         )
+    overrides = {**ALGORITHM_OPTIONS.get(name, {}), **overrides}
+    options = {k: overrides.pop(k) for k in LEARNER_OPTIONS if k in overrides}
     unknown = sorted(set(overrides) - _field_names(factory))
     if unknown:
         raise ValueError(f"{name} has no field {', '.join(map(repr, unknown))}")
     config = factory(**{**scalers, **overrides})
     check_field_types(config)
-    return config
+    return apply_learner_options(config, options)
 
 
 def _field_names(factory: ConfigFactory) -> set[str]:
     fields = getattr(factory, "__dataclass_fields__", {})
     return set(fields)
+
+
+def parse_hidden_units(value: Any) -> list[int]:
+    """``"64x64"``, ``"64,64"``, ``64`` (one layer) or ``[64, 64]`` -> ``[64, 64]``."""
+    if isinstance(value, bool):
+        raise ValueError(f"hidden_units must be widths like '64x64', got {value!r}")
+    if isinstance(value, int):
+        parts: list[Any] = [value]
+    elif isinstance(value, str):
+        parts = value.replace(",", "x").split("x")
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        raise ValueError(f"hidden_units must be widths like '64x64', got {value!r}")
+    try:
+        widths = [int(p) for p in parts]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"hidden_units must be widths like '64x64', got {value!r}") from err
+    if not widths or any(w < 1 for w in widths):
+        raise ValueError(f"hidden_units must be positive widths like '64x64', got {value!r}")
+    return widths
+
+
+def apply_learner_options(config: Any, options: Mapping[str, Any]) -> Any:
+    """``config`` with :data:`LEARNER_OPTIONS` applied to every encoder / network optimiser.
+
+    ``hidden_units`` replaces each ``*encoder_factory`` with d3rlpy's ``VectorEncoderFactory`` of
+    those widths (ReLU, as the default encoder); ``weight_decay`` sets Adam's weight decay in
+    each ``*optim_factory`` but the temperature's (a scalar, not a network).
+    """
+    changes: dict[str, Any] = {}
+    names = [f.name for f in dataclasses.fields(config)]
+    if "hidden_units" in options:
+        widths = parse_hidden_units(options["hidden_units"])
+        for name in names:
+            if name.endswith("encoder_factory"):
+                changes[name] = d3rlpy.models.VectorEncoderFactory(hidden_units=widths)
+    if "weight_decay" in options:
+        decay = options["weight_decay"]
+        if isinstance(decay, bool) or not isinstance(decay, int | float) or not decay >= 0:
+            raise ValueError(f"weight_decay must be a number >= 0, got {decay!r}")
+        for name in names:
+            if name.endswith("optim_factory") and not name.startswith("temp"):
+                factory = getattr(config, name)
+                if not isinstance(factory, d3rlpy.optimizers.AdamFactory):
+                    raise ValueError(f"weight_decay needs Adam, but {name} is {factory!r}")
+                changes[name] = dataclasses.replace(factory, weight_decay=float(decay))
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+# fitted statistics: they follow from the data subset, which a cell's key already names
+_FITTED = ("mean", "std", "minimum", "maximum")
+
+
+def config_digest(config: Any) -> str:
+    """Ten hex digits of SHA-256 over the fully resolved config: its class and every field
+    (scalers, optimisers, encoders) as d3rlpy serialises them, without the observation
+    scaler's fitted statistics. Two configs that differ in any setting differ here."""
+    record = json.loads(config.serialize())
+    scaler = record.get("observation_scaler", {})
+    scaler["params"] = {k: v for k, v in scaler.get("params", {}).items() if k not in _FITTED}
+    record["__class__"] = type(config).__qualname__
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]

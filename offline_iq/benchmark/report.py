@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from offline_iq.benchmark.curves import curve_table, plot_curves
 from offline_iq.benchmark.statistics import (
     Comparison,
     compare,
@@ -20,7 +21,7 @@ __all__ = ["plot_results", "statistics_markdown", "summarize", "to_markdown", "w
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of final/best raw and normalised returns per grid point.
+    """Mean and std over seeds of final raw and normalised returns per grid point.
 
     Results files written before the observation scaler was recorded read as ``unrecorded``.
     """
@@ -32,10 +33,8 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         seeds=("seed", "nunique"),
         final_mean=("final_return", "mean"),
         final_std=("final_return", "std"),
-        best_mean=("best_return", "mean"),
         norm_mean=("final_normalized", "mean"),
         norm_std=("final_normalized", "std"),
-        norm_best_mean=("best_normalized", "mean"),
         steps_per_s=("grad_steps_per_s", "mean"),
         wall_s=("wall_time_s", "mean"),
         ref_min=("ref_min_score", "first"),
@@ -137,7 +136,8 @@ def statistics_markdown(comparison: Comparison) -> tuple[str, str]:
 def write_report(
     frame: pd.DataFrame, out: Path, reps: int = 2000, seed: int = 0
 ) -> tuple[str, str, list[Path]]:
-    """Write ``summary.md``, ``returns.png`` and ``profiles.png`` in ``out``.
+    """Write ``summary.md``, ``returns.png``, ``profiles.png``, ``curves.png`` and
+    ``curves.csv`` in ``out``.
 
     Returns the mean ± std table, the verdict table and the paths written.
     """
@@ -153,4 +153,9 @@ def write_report(
     )
     written = [out / "summary.md", plot_results(summary, out / "returns.png")]
     profile = plot_profiles(comparison.aggregate, out / "profiles.png", reps=reps, seed=seed)
-    return table, verdicts, written + ([profile] if profile else [])
+    written += [profile] if profile else []
+    curves = plot_curves(frame, out / "curves.png")
+    if curves is not None:
+        curve_table(frame).to_csv(out / "curves.csv", index=False)
+        written += [curves, out / "curves.csv"]
+    return table, verdicts, written

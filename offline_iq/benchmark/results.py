@@ -15,13 +15,62 @@ from offline_iq.benchmark.runner import CellResult
 __all__ = ["ResultsStore"]
 
 FIELDS = [f.name for f in dataclasses.fields(CellResult)]
+# columns of results files written by earlier versions (read, never appended to)
+LEGACY_FIELDS = [
+    "key", "dataset", "algo", "mode", "n_trajectories", "subsample", "seed", "steps",
+    "eval_episodes", "scaler", "transitions", "final_return", "final_return_std", "best_return",
+    "final_normalized", "best_normalized", "ref_min_score", "ref_max_score", "wall_time_s",
+    "grad_steps_per_s",
+]  # fmt: skip
+LEGACY_UNSCALED = [f for f in LEGACY_FIELDS if f != "scaler"]
+
+
+def _upgrade(row: dict[str, str]) -> dict[str, str]:
+    """A legacy row in today's columns: its only evaluation is its final one, its config
+    unrecorded (``config_id`` empty), drawn from every episode."""
+    return {
+        **row,
+        "scaler": row.get("scaler", "unrecorded"),
+        "pool": "all",
+        "options": "{}",
+        "config_id": "",
+        "eval_steps": row["steps"],
+        "eval_returns": row["final_return"],
+        "eval_normalized": row["final_normalized"],
+        "version": "",
+        "commit": "",
+    }
 
 
 class ResultsStore:
-    """Append-only CSV of :class:`CellResult` rows; a row is written only once complete."""
+    """Append-only CSV of :class:`CellResult` rows; a row is written only once complete.
+
+    Files of earlier versions (without curves or config digests) are read, their rows
+    upgraded to today's columns, but never appended to (:meth:`check_appendable`).
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+
+    def _header(self) -> list[str] | None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        with self.path.open(newline="") as f:
+            return next(csv.reader(f), None)
+
+    def check_appendable(self) -> None:
+        """Raise ``ValueError`` if the file holds results of another version."""
+        header = self._header()
+        if header is not None and header not in (FIELDS, LEGACY_FIELDS, LEGACY_UNSCALED):
+            raise ValueError(
+                f"{self.path} is not a results file of this toolkit (columns {header}); use "
+                "another --out directory"
+            )
+        if header is not None and header != FIELDS:
+            raise ValueError(
+                f"{self.path} holds results of an earlier version (no curves or config "
+                "digests): `offline-iq summarize` reads it; write new runs to another --out"
+            )
 
     def rows(self) -> list[dict[str, str]]:
         """Complete rows; a torn last line (a run killed mid-write) is skipped with a warning."""
@@ -29,9 +78,10 @@ class ResultsStore:
             return []
         with self.path.open(newline="") as f:
             reader = csv.DictReader(f)
-            if reader.fieldnames != FIELDS:
+            legacy = reader.fieldnames in (LEGACY_FIELDS, LEGACY_UNSCALED)
+            if reader.fieldnames != FIELDS and not legacy:
                 raise ValueError(
-                    f"{self.path} is not a results file of this version (columns "
+                    f"{self.path} is not a results file of this toolkit (columns "
                     f"{reader.fieldnames}); use another --out directory"
                 )
             rows = []
@@ -39,13 +89,14 @@ class ResultsStore:
                 if None in row.values() or None in row or any(v == "" for v in row.values()):
                     warnings.warn(f"skipping an incomplete row in {self.path}", stacklevel=2)
                     continue
-                rows.append(row)
+                rows.append(_upgrade(row) if legacy else row)
         return rows
 
     def done_keys(self) -> set[str]:
         return {row["key"] for row in self.rows()}
 
     def append(self, result: CellResult) -> None:
+        self.check_appendable()
         new = not self.path.exists() or self.path.stat().st_size == 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="") as f:

@@ -45,15 +45,25 @@ Task = tuple[str, int, int]
 
 
 def learner_names(frame: pd.DataFrame) -> pd.Series:
-    """One name per learner: ``iq``, ``iq-online``; ``iq [clipped]`` where scalers differ."""
-    scaler = frame["scaler"] if "scaler" in frame.columns else pd.Series("", index=frame.index)
+    """One name per learner: ``iq``, ``iq-online``; ``iq [clipped]`` where scalers differ;
+    ``iq {config}`` where one learner ran with several configurations on one task."""
+    index = frame.index
+    scaler = frame["scaler"] if "scaler" in frame.columns else pd.Series("", index=index)
+    config = frame["config_id"] if "config_id" in frame.columns else pd.Series("", index=index)
     pairs = pd.DataFrame({"algo": frame["algo"], "mode": frame["mode"], "scaler": scaler})
     several = bool((pairs.groupby(["algo", "mode"])["scaler"].nunique() > 1).any())
+    per_task = [c for c in TASK if c in frame.columns]
+    configs = pairs.assign(config=config, **{c: frame[c] for c in per_task})
+    several_configs = bool(
+        (configs.groupby(["algo", "mode", *per_task])["config"].nunique() > 1).any()
+    )
     names = [
-        (a if m == "offline" else f"{a}-{m}") + (f" [{o}]" if several else "")
-        for a, m, o in zip(pairs["algo"], pairs["mode"], pairs["scaler"], strict=True)
+        (a if m == "offline" else f"{a}-{m}")
+        + (f" [{o}]" if several else "")
+        + (f" {{{c}}}" if several_configs else "")
+        for a, m, o, c in zip(pairs["algo"], pairs["mode"], pairs["scaler"], config, strict=True)
     ]
-    return pd.Series(names, index=frame.index, dtype=object)
+    return pd.Series(names, index=index, dtype=object)
 
 
 @dataclass(frozen=True)

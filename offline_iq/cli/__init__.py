@@ -6,6 +6,7 @@ from offline_iq.cli import (  # noqa: F401  (importing registers the commands)
     experts_cmd,
     rewards_cmd,
     train_cmd,
+    tune_cmd,
 )
 from offline_iq.cli.app import app, main
 

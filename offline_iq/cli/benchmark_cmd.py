@@ -13,11 +13,13 @@ from offline_iq.benchmark.cells import (
     DEFAULT_ALGORITHMS,
     DEFAULT_DATASETS,
     DEFAULT_TRAJECTORIES,
+    POOLS,
     make_grid,
 )
 from offline_iq.benchmark.executors import EXECUTORS, run_cells
 from offline_iq.benchmark.report import write_report
 from offline_iq.benchmark.results import ResultsStore
+from offline_iq.benchmark.tuning import read_choice
 from offline_iq.cli.app import app, console
 from offline_iq.data.sources import resolve_data_path
 from offline_iq.learners import parse_algorithm
@@ -45,7 +47,9 @@ def benchmark(
     algo: Annotated[
         list[str] | None,
         typer.Option(
-            "--algo", "-a", help="iq, bc, valuedice, iq-online or valuedice-online (repeatable)."
+            "--algo",
+            "-a",
+            help="iq, bc, bc-wd, valuedice, iq-online or valuedice-online (repeatable).",
         ),
     ] = None,
     trajectories: Annotated[
@@ -55,6 +59,24 @@ def benchmark(
     steps: Annotated[
         int, typer.Option(min=1, help="Gradient steps per cell (environment steps if online).")
     ] = 1000,
+    eval_at: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluation checkpoints, comma-separated, ending at --steps (default: the 1-2-5 "
+            "series from steps/20); the last is the headline."
+        ),
+    ] = None,
+    pool: Annotated[
+        str,
+        typer.Option(
+            help="Episodes the trajectories are drawn from: all, tuning (the first 20%) or "
+            "evaluation (the rest)."
+        ),
+    ] = "all",
+    configs: Annotated[
+        Path | None,
+        typer.Option(help="choice.json of `offline-iq tune`: each learner's chosen options."),
+    ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Episodes per evaluation.")] = 10,
     subsample: Annotated[
         int | None, typer.Option(min=1, help="Keep every k-th transition (default: paper's).")
@@ -100,19 +122,29 @@ def benchmark(
             resolve_data_path(name)
         except FileNotFoundError as err:
             raise typer.BadParameter(str(err)) from err
-    cells = make_grid(
-        datasets,
-        algos,
-        _int_list(trajectories, "trajectories"),
-        list(range(seeds)),
-        steps=steps,
-        eval_episodes=eval_episodes,
-        subsample=subsample,
-        no_subsample=no_subsample,
-        scaler=scaler,
-    )
+    if pool not in POOLS:
+        raise typer.BadParameter(f"unknown pool {pool!r}; choose from {', '.join(POOLS)}")
+    try:
+        options = read_choice(configs) if configs else None
+        cells = make_grid(
+            datasets,
+            algos,
+            _int_list(trajectories, "trajectories"),
+            list(range(seeds)),
+            steps=steps,
+            eval_episodes=eval_episodes,
+            subsample=subsample,
+            no_subsample=no_subsample,
+            scaler=scaler,
+            pool=pool,
+            eval_at=_int_list(eval_at, "eval-at") if eval_at else None,
+            options=options,
+        )
+    except (ValueError, OSError) as err:
+        raise typer.BadParameter(str(err)) from err
     store = ResultsStore(out / "results.csv")
     try:
+        store.check_appendable()
         done = store.done_keys()
     except ValueError as err:  # a results file of another version
         raise typer.BadParameter(str(err), param_hint="--out") from err

@@ -9,6 +9,7 @@ arrays takes, with a peak under twice their size (``benchmarks/load_scale.py``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from offline_iq.data.sources import open_minari, read_episodes, resolve_data_pat
 from offline_iq.data.spaces import action_kind, check_observation_space
 from offline_iq.data.subset import (
     SubsetSpec,
+    check_episode_pool,
     check_subset_args,
     draw_offsets,
     select_episodes,
@@ -36,6 +38,7 @@ def load_minari(
     subsample: int = 1,
     seed: int = 0,
     download: bool = False,
+    episodes: Sequence[int] | None = None,
 ) -> ExpertReplayBuffer:
     """Load a Minari dataset as a d3rlpy replay buffer of aligned transitions.
 
@@ -48,6 +51,9 @@ def load_minari(
             random offset (the paper's protocol; 1 keeps everything).
         seed: seed of the subset draw.
         download: allow fetching ``dataset`` from Minari's server.
+        episodes: positions (0-based, in dataset order) of the episodes ``n_trajectories`` are
+            drawn from (default: every episode); the benchmark keeps its tuning and evaluation
+            trajectories apart with it.
 
     Transition ``t`` of an episode is ``(o_t, a_t, r_t, o_{t+1}, terminated_t)``; truncations are
     never terminal and the last transition of a truncated episode is kept.
@@ -64,8 +70,9 @@ def load_minari(
     n_episodes = source.total_episodes
     if n_episodes == 0:
         raise DatasetFormatError(f"dataset {source.id} at {data_path} has no episodes")
-    check_subset_args(n_episodes, n_trajectories, subsample)
-    positions = select_episodes(n_episodes, n_trajectories, seed)
+    pool = check_episode_pool(episodes, n_episodes)
+    check_subset_args(len(pool) if pool is not None else n_episodes, n_trajectories, subsample)
+    positions = select_episodes(n_episodes, n_trajectories, seed, pool=pool)
     indices = source.episode_indices
     parts = _read_episodes(source, [indices[p] for p in positions])
     full = FlatEpisodes.from_minari(parts)

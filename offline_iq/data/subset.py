@@ -18,6 +18,7 @@ from offline_iq.data.episodes import FlatEpisodes, TransitionEpisode
 
 __all__ = [
     "SubsetSpec",
+    "check_episode_pool",
     "check_subset_args",
     "draw_offsets",
     "select_episodes",
@@ -55,12 +56,39 @@ def check_subset_args(n_available: int, n_trajectories: int | None, subsample: i
             )
 
 
-def select_episodes(n_available: int, n_trajectories: int | None, seed: int) -> tuple[int, ...]:
-    """Positions of the kept episodes: all in order, or the first ``n`` of a seeded permutation."""
+def check_episode_pool(episodes: Sequence[int] | None, n_available: int) -> tuple[int, ...] | None:
+    """``episodes`` as a tuple of distinct positions in ``[0, n_available)`` (``None`` stays)."""
+    if episodes is None:
+        return None
+    pool = tuple(episodes)
+    if not pool:
+        raise ValueError("episodes is empty: give at least one episode position")
+    for p in pool:
+        if isinstance(p, bool) or not isinstance(p, int | np.integer):
+            raise TypeError(f"episode positions must be integers, got {p!r}")
+        if not 0 <= p < n_available:
+            raise ValueError(f"episode position {p} out of range: the dataset has {n_available}")
+    if len(set(pool)) != len(pool):
+        raise ValueError(f"episode positions repeat: {list(pool)}")
+    return tuple(int(p) for p in pool)
+
+
+def select_episodes(
+    n_available: int,
+    n_trajectories: int | None,
+    seed: int,
+    *,
+    pool: tuple[int, ...] | None = None,
+) -> tuple[int, ...]:
+    """Positions of the kept episodes: all in order, or the first ``n`` of a seeded permutation.
+
+    With ``pool`` the episodes come from those positions only (the permutation is of the pool).
+    """
+    candidates = pool if pool is not None else tuple(range(n_available))
     if n_trajectories is None:
-        return tuple(range(n_available))
-    permutation = np.random.default_rng(seed).permutation(n_available)
-    return tuple(int(p) for p in permutation[:n_trajectories])
+        return candidates
+    permutation = np.random.default_rng(seed).permutation(len(candidates))
+    return tuple(candidates[int(p)] for p in permutation[:n_trajectories])
 
 
 def draw_offsets(episode_lengths: list[int], subsample: int, seed: int) -> tuple[int, ...]:

@@ -63,7 +63,7 @@ def test_a_results_file_of_another_version_is_a_clear_error(tmp_path: Path) -> N
     (tmp_path / "results.csv").write_text("key,dataset,algo\ncartpole|bc,cartpole/expert-v0,bc\n")
     result = runner.invoke(app, ["benchmark", "-a", "bc", "--out", str(tmp_path)])
     assert result.exit_code == 2  # a usage error, not a traceback (exit code 1)
-    assert "not a results file of this version" in " ".join(result.output.split())
+    assert "not a results file of this toolkit" in " ".join(result.output.split())
 
 
 def test_killed_benchmark_resumes_where_it_stopped(tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ def fake_result(cell: Cell, final: float = 100.0, scaler: str = "clipped") -> Ce
     return CellResult(
         key=cell.key(), dataset=cell.dataset, algo=cell.algo, mode=cell.mode,
         n_trajectories=cell.n_trajectories, subsample=cell.subsample, seed=cell.seed,
-        steps=cell.steps, eval_episodes=cell.eval_episodes, scaler=scaler, transitions=25,
-        final_return=final, final_return_std=1.0, best_return=final + 10,
-        final_normalized=final / 500, best_normalized=(final + 10) / 500,
-        ref_min_score=0.0, ref_max_score=500.0, wall_time_s=1.0, grad_steps_per_s=100.0,
+        steps=cell.steps, eval_episodes=cell.eval_episodes, scaler=scaler, pool=cell.pool,
+        options="{}", config_id=cell.config_id or "abc", transitions=25,
+        final_return=final, final_return_std=1.0, final_normalized=final / 500,
+        eval_steps=f"1;{cell.steps}", eval_returns=f"{final / 2};{final}",
+        eval_normalized=f"{final / 1000};{final / 500}", ref_min_score=0.0,
+        ref_max_score=500.0, wall_time_s=1.0, grad_steps_per_s=100.0, version="0", commit="c",
     )  # fmt: skip
 
 
@@ -35,7 +37,8 @@ def test_grid_uses_the_papers_subsampling_unless_told_otherwise() -> None:
     assert flat[0].subsample == 1
     assert default_subsample("lunarlander/expert-v0") == 5
     assert (
-        len(make_grid(["a/b-v0"], ["iq", "bc"], [1, 2, 3], [0, 1], steps=1, eval_episodes=1)) == 12
+        len(make_grid(["a/b-v0"], ["iq", "bc"], [1, 2, 3], [0, 1], steps=1, eval_episodes=1,
+                     resolve=False)) == 12
     )
 
 
@@ -52,12 +55,13 @@ def test_grid_uses_the_papers_subsampling_unless_told_otherwise() -> None:
 def test_grid_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     base: dict[str, object] = {"trajectories": [1], "seeds": [0], "steps": 1, "eval_episodes": 1}
     with pytest.raises(ValueError, match=message):
-        make_grid(["a/b-v0"], ["iq"], **{**base, **kwargs})  # type: ignore[arg-type]
+        make_grid(["a/b-v0"], ["iq"], resolve=False, **{**base, **kwargs})  # type: ignore[arg-type]
 
 
 def test_store_appends_resumes_and_skips_a_torn_row(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / "r.csv")
-    cells = make_grid(["a/b-v0"], ["iq", "bc"], [1], [0, 1], steps=1, eval_episodes=1)
+    cells = make_grid(["a/b-v0"], ["iq", "bc"], [1], [0, 1], steps=1, eval_episodes=1,
+                      resolve=False)  # fmt: skip
     for cell in cells[:3]:
         store.append(fake_result(cell))
     assert store.done_keys() == {c.key() for c in cells[:3]}
@@ -114,7 +118,8 @@ def test_online_configs_and_algorithm_names() -> None:
     assert not make_online_config("iq", acrobot).absorbing  # type: ignore[attr-defined]
     assert make_online_config("iq", acrobot, absorbing=True).absorbing  # type: ignore[attr-defined]
     assert continuous.q_filter_bc_weight == 0.0  # type: ignore[attr-defined]
-    grid = make_grid(["a/b-v0"], ["iq", "iq-online"], [1], [0], steps=1, eval_episodes=1)
+    grid = make_grid(["cartpole/expert-v0"], ["iq", "iq-online"], [1], [0], steps=1,
+                     eval_episodes=1)  # fmt: skip
     assert [(c.algo, c.mode) for c in grid] == [("iq", "offline"), ("iq", "online")]
     assert grid[0].key() != grid[1].key()
 
@@ -146,5 +151,5 @@ def test_the_scaler_follows_the_learners_default_unless_named() -> None:
     with pytest.raises(ValueError, match="unknown observation scaler 'robust'"):
         make_config("iq", cartpole, scaler="robust")
     keys = {c.key() for s in ("auto", "standard") for c in make_grid(
-        ["a/b-v0"], ["iq"], [1], [0], steps=1, eval_episodes=1, scaler=s)}  # fmt: skip
+        ["a/b-v0"], ["iq"], [1], [0], steps=1, eval_episodes=1, scaler=s, resolve=False)}  # fmt: skip
     assert len(keys) == 2  # results with another scaler are never reused

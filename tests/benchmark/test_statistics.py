@@ -102,15 +102,19 @@ def test_report_has_verdicts_iqm_and_profiles(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     frame = _frame({"iq": rng.normal(0.9, 0.05, (5, 2)), "bc": rng.normal(0.3, 0.05, (5, 2))})
     frame = frame.assign(
-        mode="offline", final_return=frame["final_normalized"], best_return=0.0,
-        best_normalized=0.0, grad_steps_per_s=1.0, wall_time_s=1.0, ref_min_score=0.0,
-        ref_max_score=1.0,
+        mode="offline", final_return=frame["final_normalized"], grad_steps_per_s=1.0,
+        wall_time_s=1.0, ref_min_score=0.0, ref_max_score=1.0, key=range(len(frame)),
+        eval_steps="10;20", eval_returns="0.1;" + frame["final_normalized"].astype(str),
+        eval_normalized="0.1;" + frame["final_normalized"].astype(str),
     )  # fmt: skip
     _, verdicts, written = write_report(frame, tmp_path, reps=REPS)
     summary = (tmp_path / "summary.md").read_text()
     assert verdicts in summary and "| all tasks | 5 | better" in verdicts
     assert "IQM [" not in summary and "| all tasks | MEAN |" in summary
     assert (tmp_path / "profiles.png") in written and (tmp_path / "profiles.png").is_file()
+    assert (tmp_path / "curves.png") in written  # the learning curves beside them
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert sorted(curves["step"].unique()) == [10, 20] and len(curves) == 2 * len(frame)
 
 
 def test_summarize_reports_on_an_existing_results_folder(tmp_path: Path) -> None:

@@ -1,0 +1,117 @@
+"""The tuning protocol: every learner gets the same small grid of configurations, scored on
+tuning trajectories and tuning seeds that the reported benchmark never uses.
+
+Protocol (``offline-iq tune``): for each dataset and learner, run every configuration of
+:data:`TUNING_GRIDS` on trajectories drawn from the ``tuning`` episode pool (the first 20% of
+the dataset's episodes; reports draw from the other 80%, ``--pool evaluation``) with seeds
+:data:`TUNING_SEEDS` (reports use seeds 0, 1, ...), the same budget as the report. The chosen
+configuration is the one with the highest mean normalised final score over those runs, the
+first listed winning ties (each grid lists the learner's defaults first). The whole table and
+the choice are written beside the results (``tuning.csv``, ``tuning.md``, ``choice.json``);
+``offline-iq benchmark --configs choice.json`` runs the chosen configurations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "TUNING_GRIDS",
+    "TUNING_SEEDS",
+    "choose",
+    "read_choice",
+    "tuning_markdown",
+    "write_choice",
+]
+
+TUNING_SEEDS = (100, 101)
+
+
+def _grid(**axes: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Every combination of ``axes`` (first values first)."""
+    combos: list[dict[str, Any]] = [{}]
+    for name, values in axes.items():
+        combos = [{**c, name: v} for c in combos for v in values]
+    return combos
+
+
+# 8 configurations per learner: learning rate(s) x the learner's regulariser x network size
+# (d3rlpy's default 256x256 against the 64x64 the paper uses offline on classic control)
+TUNING_GRIDS: dict[str, list[dict[str, Any]]] = {
+    "iq": _grid(
+        learning_rate=(1e-4, 3e-4), temperature=(0.01, 0.1), hidden_units=("256x256", "64x64")
+    ),
+    "bc-wd": _grid(
+        learning_rate=(1e-3, 3e-4), weight_decay=(1e-3, 1e-2), hidden_units=("256x256", "64x64")
+    ),
+    "valuedice": _grid(
+        actor_learning_rate=(1e-4, 1e-5),
+        nu_learning_rate=(1e-3, 1e-4),
+        hidden_units=("256x256", "64x64"),
+    ),
+    "bc": [{}],  # d3rlpy's bare default, the reference BC: never tuned
+}
+
+
+def choose(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
+    """``dataset -> algo -> options`` of the best mean ``final_normalized`` per learner.
+
+    ``frame`` holds the tuning runs (``options`` as JSON); ties go to the earliest row.
+    """
+    means = (
+        frame.assign(order=range(len(frame)))
+        .groupby(["dataset", "algo", "options"], sort=False)
+        .agg(score=("final_normalized", "mean"), order=("order", "min"))
+        .reset_index()
+        .sort_values(["dataset", "algo", "score", "order"], ascending=[True, True, False, True])
+    )
+    choice: dict[str, dict[str, dict[str, Any]]] = {}
+    for (dataset, algo), part in means.groupby(["dataset", "algo"], sort=True):
+        choice.setdefault(str(dataset), {})[str(algo)] = json.loads(part.iloc[0]["options"])
+    return choice
+
+
+def tuning_markdown(frame: pd.DataFrame) -> str:
+    """Mean ± std normalised final score of every configuration, the chosen one marked."""
+    choice = choose(frame)
+    lines = []
+    grouped = frame.groupby(["dataset", "algo", "options"], sort=False)["final_normalized"]
+    table = grouped.agg(["mean", "std", "count"]).reset_index()
+    for (dataset, algo), part in table.groupby(["dataset", "algo"], sort=True):
+        lines += [f"### {dataset} / {algo}", "", "| options | score | runs | chosen |"]
+        lines.append("|---|---:|---:|:---:|")
+        chosen = choice[str(dataset)][str(algo)]
+        for row in part.itertuples():
+            mark = "**x**" if json.loads(str(row.options)) == chosen else ""
+            std = 0.0 if pd.isna(row.std) else float(row.std)
+            lines.append(
+                f"| `{row.options}` | {float(row.mean):.2f} ± {std:.2f} | {row.count} | {mark} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_choice(path: Path, choice: Mapping[str, Any], protocol: Mapping[str, Any]) -> Path:
+    """``choice.json``: the protocol's settings and ``dataset -> algo -> options``."""
+    path.write_text(json.dumps({"protocol": protocol, "choice": choice}, indent=2, sort_keys=True))
+    return path
+
+
+def read_choice(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The ``dataset -> algo -> options`` of a ``choice.json`` (a clear error if malformed)."""
+    try:
+        record = json.loads(Path(path).read_text())
+        choice = record["choice"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a choice.json of `offline-iq tune`: {err}") from err
+    if not isinstance(choice, dict) or not all(
+        isinstance(v, dict) and all(isinstance(o, dict) for o in v.values())
+        for v in choice.values()
+    ):
+        raise ValueError(f"{path}: 'choice' must map dataset -> algorithm -> options")
+    return choice
