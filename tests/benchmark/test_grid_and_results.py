@@ -37,8 +37,12 @@ def test_grid_uses_the_papers_subsampling_unless_told_otherwise() -> None:
     assert flat[0].subsample == 1
     assert default_subsample("lunarlander/expert-v0") == 5
     assert (
-        len(make_grid(["a/b-v0"], ["iq", "bc"], [1, 2, 3], [0, 1], steps=1, eval_episodes=1,
-                     resolve=False)) == 12
+        len(
+            make_grid(
+                ["a/b-v0"], ["iq", "bc"], [1, 2, 3], [0, 1], steps=1, eval_episodes=1, resolve=False
+            )
+        )
+        == 12
     )
 
 
@@ -151,5 +155,6 @@ def test_the_scaler_follows_the_learners_default_unless_named() -> None:
     with pytest.raises(ValueError, match="unknown observation scaler 'robust'"):
         make_config("iq", cartpole, scaler="robust")
     keys = {c.key() for s in ("auto", "standard") for c in make_grid(
-        ["a/b-v0"], ["iq"], [1], [0], steps=1, eval_episodes=1, scaler=s, resolve=False)}  # fmt: skip
+        ["a/b-v0"], ["iq"], [1], [0], steps=1, eval_episodes=1, scaler=s,
+        resolve=False)}  # fmt: skip
     assert len(keys) == 2  # results with another scaler are never reused

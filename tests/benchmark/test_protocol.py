@@ -176,7 +176,7 @@ def test_read_choice_names_a_bad_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"choice": {CARTPOLE: {"iq": {"temperature": 0.1}}}}))
     assert read_choice(path) == {CARTPOLE: {"iq": {"temperature": 0.1}}}
     path.write_text("{}")
-    with pytest.raises(ValueError, match="not a choice.json"):
+    with pytest.raises(ValueError, match=r"not a choice\.json"):
         read_choice(path)
     path.write_text(json.dumps({"choice": {CARTPOLE: ["iq"]}}))
     with pytest.raises(ValueError, match="dataset -> algorithm -> options"):
