@@ -49,6 +49,11 @@ CONFIG_CASES: list[tuple[Callable[[], Any], str]] = [
     ),
     (lambda: VD(initial_states=3), r"initial_states must be one of 'expert_states', 'episode_"),
     (lambda: VD(initial_states="starts"), r"initial_states must be one of 'expert_states'"),
+    (lambda: VD(orthogonal_regularization=-1e-4), r"orthogonal_regularization must be >= 0"),
+    (
+        lambda: DVD(orthogonal_regularization="1e-4"),
+        r"DiscreteValueDICEConfig.orthogonal_regularization must be a number",
+    ),
 ]
 
 

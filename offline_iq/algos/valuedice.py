@@ -62,7 +62,14 @@ class _ValueDICEConfigBase(LearnableConfig):
         nu_learning_rate: :math:`\nu` learning rate.
         gp_weight: weight :math:`\lambda` of the gradient penalty (paper: 10).
         replay_regularization: :math:`\alpha` of the replay mixture (online only; paper: 0.1).
-        entropy_weight: optional entropy bonus for the policy (0 in the paper).
+        entropy_weight: weight :math:`w` of an optional entropy bonus: the policy maximises
+            :math:`J + w\,H(\pi)` (0 in the paper).
+        orthogonal_regularization: coefficient :math:`c` of the off-diagonal orthogonal penalty
+            (Brock et al. 2019) on the policy's weight matrices, which the policy's loss adds as
+            :math:`c \sum_W \lVert W^\top W \odot (\mathbf{1} - I)\rVert_F^2`, a layer's units
+            the columns of :math:`W` (see
+            :func:`offline_iq.algos.penalties.orthogonal_regularization`); the default is the
+            paper's :math:`10^{-4}`, 0 turns it off.
         initial_states: ``"expert_states"`` (every expert state stands in for :math:`s_0`, as
             ValueDICE's implementation does) or ``"episode_starts"`` (true initial states).
         observation_scaler: standardisation fitted on the data by default.
@@ -80,6 +87,7 @@ class _ValueDICEConfigBase(LearnableConfig):
     gp_weight: float = 10.0
     replay_regularization: float = 0.1
     entropy_weight: float = 0.0
+    orthogonal_regularization: float = 1e-4
     initial_states: Literal["expert_states", "episode_starts"] = "expert_states"
     observation_scaler: ObservationScaler | None = standard_scaler_field()
 
@@ -87,6 +95,10 @@ class _ValueDICEConfigBase(LearnableConfig):
         check_field_types(self)
         if not 0.0 <= self.replay_regularization < 1.0:
             raise ValueError("replay_regularization must be in [0, 1)")
+        if self.orthogonal_regularization < 0.0:
+            raise ValueError(
+                f"orthogonal_regularization must be >= 0, got {self.orthogonal_regularization}"
+            )
 
     def params(self) -> ValueDICEParams:
         """Return the loss hyperparameters the torch impl needs."""
@@ -95,6 +107,7 @@ class _ValueDICEConfigBase(LearnableConfig):
             replay_regularization=self.replay_regularization,
             gp_weight=self.gp_weight,
             entropy_weight=self.entropy_weight,
+            orthogonal_regularization=self.orthogonal_regularization,
         )
 
 

@@ -36,10 +36,12 @@ class ValueDICELoss:
 
 @dataclasses.dataclass(frozen=True)
 class ValueDICEUpdateLoss(ValueDICELoss):
-    """What one update logs: :math:`J` and its terms, the gradient penalty and the entropy."""
+    """What one update logs: :math:`J` and its terms, the gradient penalty, the entropy and
+    the policy's orthogonal penalty (both penalties before their coefficients)."""
 
     gp_loss: torch.Tensor  # E[(||grad nu(x_hat)|| - 1)^2]
     entropy: torch.Tensor  # mean policy entropy at the states pi acts in
+    orthogonal_penalty: torch.Tensor  # R(pi): sum over its weights of ||W W^T * (1 - I)||_F^2
 
 
 def valuedice_objective(

@@ -1,8 +1,11 @@
 """Torch impls of ValueDICE for discrete and continuous actions.
 
 One backward pass serves both players: :math:`\\nu` descends :math:`J + \\lambda\\,GP` and the
-policy ascends :math:`J` (its gradients are negated before the step; the gradient penalty is
-computed on detached inputs, so it reaches :math:`\\nu` only).
+policy ascends :math:`J + w\\,H(\\pi) - c\\,R(\\pi)` (entropy bonus, orthogonal penalty), i.e.
+descends its loss :math:`-J - w\\,H + c\\,R`. The pass differentiates
+:math:`J + \\lambda\\,GP + w\\,H - c\\,R` and negates the policy's gradients before the step:
+:math:`H` and :math:`R` depend on the policy only, and the gradient penalty (computed on detached
+inputs) on :math:`\\nu` only, so each player gets the gradient of its own loss.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from d3rlpy.types import Shape, TorchObservation
 from torch import nn
 
 from offline_iq.algos.expert_mixing import ExpertTorchMiniBatch
-from offline_iq.algos.penalties import interpolation_gradient_penalty
+from offline_iq.algos.penalties import interpolation_gradient_penalty, orthogonal_regularization
 from offline_iq.algos.valuedice_loss import ValueDICELoss, ValueDICEUpdateLoss, valuedice_objective
 
 __all__ = [
@@ -70,6 +73,7 @@ class ValueDICEParams:
     replay_regularization: float
     gp_weight: float
     entropy_weight: float
+    orthogonal_regularization: float
 
 
 class _ValueDICEImplBase(QLearningAlgoImplBase):
@@ -125,9 +129,12 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
         mods.nu_optim.zero_grad()
         mods.actor_optim.zero_grad()
         loss, penalty, entropy = self.compute_objective(batch)
-        nu_loss = loss.objective + self._params.gp_weight * penalty
-        # the policy maximises J + w H: add -w H for it, then flip its gradients
-        (nu_loss - self._params.entropy_weight * entropy).backward()
+        orthogonal = orthogonal_regularization(mods.policy)
+        params = self._params
+        nu_loss = loss.objective + params.gp_weight * penalty
+        # what the policy maximises besides J; its loss is -(J + bonus), nu's is J + lambda GP
+        bonus = params.entropy_weight * entropy - params.orthogonal_regularization * orthogonal
+        (nu_loss + bonus).backward()  # nu's gradient; the policy's, negated below
         for param in mods.policy.parameters():
             if param.grad is not None:
                 param.grad.neg_()
@@ -140,6 +147,7 @@ class _ValueDICEImplBase(QLearningAlgoImplBase):
                 linear=loss.linear,
                 gp_loss=penalty,
                 entropy=entropy,
+                orthogonal_penalty=orthogonal,
             )
         )
 
