@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_DATASETS = ("cartpole/expert-v0", "acrobot/expert-v0")
-DEFAULT_ALGORITHMS = ("iq", "bc", "valuedice")
+DEFAULT_ALGORITHMS = ("iq", "bc", "bc-wd", "valuedice")
 DEFAULT_TRAJECTORIES = (1, 3, 5, 10)
 # the paper's protocol (reference settings): every 20th transition for CartPole, every 5th for
 # Acrobot and LunarLander, all of them elsewhere

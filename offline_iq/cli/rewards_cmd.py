@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from offline_iq.rewards import RewardReport, RewardSample
 
 SPLITS = ("held-out", "training", "all")
+ROLLOUTS = ("mixed", "graded")
 
 
 def _load_model(path: Path, device: str = "cpu:0") -> Any:
@@ -127,11 +128,38 @@ def _print_report(report: RewardReport, where: str, resamples: int, seed: int) -
         console.print(f"[{style}]{escape(note)}[/]")
 
 
+def _print_levels(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="quality levels of the graded rollouts (means per episode)")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(table)
+
+
 @app.command()
 def rewards(
     model_path: Annotated[Path, typer.Argument(help="IQ-Learn .d3 model or `fit` folder.")],
     source: Annotated[str, typer.Argument(help="Minari dataset id/path, or a gymnasium env id.")],
-    episodes: Annotated[int, typer.Option(min=1, help="Rollout episodes (env source).")] = 20,
+    episodes: Annotated[
+        int, typer.Option(min=1, help="Rollout episodes (env source; per level if graded).")
+    ] = 20,
+    rollouts: Annotated[
+        str,
+        typer.Option(
+            help="Env source: mixed (epsilon 0/0.25/0.5/1 in turn) or graded (--episodes at "
+            "each epsilon for the model and each --behaviour, with a table of levels)."
+        ),
+    ] = "mixed",
+    behaviour: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--behaviour",
+            "-b",
+            help="Another policy for graded rollouts (any d3rlpy .d3, e.g. a train-expert "
+            "checkpoint; repeatable).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="First rollout seed; bootstrap seed.")] = 0,
     split: Annotated[
         str,
@@ -152,27 +180,48 @@ def rewards(
         plot_reward_scatter,
         score_recovered_reward,
     )
+    from offline_iq.rewards.graded import collect_graded_rollouts
 
     if split not in SPLITS:
         raise typer.BadParameter(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if rollouts not in ROLLOUTS:
+        raise typer.BadParameter(
+            f"--rollouts must be one of {', '.join(ROLLOUTS)}, got {rollouts!r}"
+        )
+    if behaviour and rollouts != "graded":
+        raise typer.BadParameter("--behaviour is for --rollouts graded")
     model = _load_model(model_path, device)
     try:
         reward = RecoveredReward.from_algo(model)
     except TypeError as err:
         raise typer.BadParameter(str(err)) from err
     found = _dataset_sample(model_path, source, split)
+    graded = None
     if found is None:
         if source not in gym.registry:
             raise typer.BadParameter(
                 f"{source!r} is neither a Minari dataset nor a gymnasium environment id"
             )
-        sample = collect_rollouts(model, gym.make(source), episodes, seed=seed)
-        where = f"{episodes} rollouts in {source} (epsilon-random mix of the policy)"
+        if rollouts == "graded":
+            behaviours = {
+                "model": model,
+                **{str(p): _load_model(p, device) for p in behaviour or []},
+            }
+            graded = collect_graded_rollouts(behaviours, gym.make(source), episodes, seed=seed)
+            sample = graded.sample
+            where = f"graded rollouts in {source} ({len(graded.levels)} levels x {episodes})"
+        else:
+            sample = collect_rollouts(model, gym.make(source), episodes, seed=seed)
+            where = f"{episodes} rollouts in {source} (epsilon-random mix of the policy)"
     else:
+        if rollouts == "graded":
+            raise typer.BadParameter("--rollouts graded needs a gymnasium environment id")
         sample, where = found
     recovered, report = score_recovered_reward(
         reward, sample, model.config.gamma, n_resamples=resamples, seed=seed
     )
+    if graded is not None:
+        _print_levels(graded.level_table(recovered))
     _print_report(report, where, resamples, seed)
     out = plot or Path("runs") / "rewards" / f"{model_path.stem}.png"
     plot_reward_scatter(recovered, sample, out, title=where)

@@ -112,3 +112,39 @@ def test_wrapper_replaces_the_reward_and_keeps_the_true_one(pendulum_model: Path
         obs = nxt
     with pytest.raises(RuntimeError, match="reset"):
         RecoveredRewardWrapper(gym.make("Pendulum-v1"), reward).step(np.zeros(1))
+
+
+def test_graded_rollouts_span_quality_levels(pendulum_model: Path, tmp_path: Path) -> None:
+    from offline_iq.rewards.graded import collect_graded_rollouts
+
+    class Still:  # a second behaviour: always the zero torque
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return np.zeros((len(x), 1), dtype=np.float32)
+
+    env = gym.make("Pendulum-v1")
+    graded = collect_graded_rollouts({"still": Still(), "again": Still()}, env, 2, seed=3)
+    assert [(lv.behaviour, lv.epsilon) for lv in graded.levels][:4] == [
+        ("still", 0.0), ("still", 0.25), ("still", 0.5), ("still", 1.0)
+    ]  # fmt: skip
+    ids = graded.sample.episode_ids
+    assert len(np.unique(ids)) == 16 and len(ids) == 16 * 200
+    table = graded.level_table(np.ones(len(ids)))
+    assert table[0]["length"] == 200 and table[0]["recovered return"] == 200
+    # the still pendulum at epsilon 0 earns the same in both copies (same seeds, no randomness)
+    assert table[0]["true return"] == pytest.approx(
+        graded.sample.true_rewards[ids == 0].sum() / 2
+        + graded.sample.true_rewards[ids == 1].sum() / 2
+    )
+    with pytest.raises(ValueError, match="probabilities"):
+        collect_graded_rollouts({"still": Still()}, env, 1, epsilons=(1.5,))
+    result = runner.invoke(app, ["rewards", str(pendulum_model), "Pendulum-v1", "--rollouts",
+                                 "graded", "--episodes", "1", "-b", str(pendulum_model),
+                                 "--plot", str(tmp_path / "g.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "quality levels of the graded rollouts" in text and "8 levels x 1" in text.replace(
+        "(", ""
+    )
+    bad = runner.invoke(app, ["rewards", str(pendulum_model), "pendulum/expert-v0",
+                              "--rollouts", "graded"])  # fmt: skip
+    assert bad.exit_code == 2 and "needs a gymnasium environment id" in " ".join(bad.output.split())
