@@ -41,7 +41,11 @@ class IQLearnConfigBase(LearnableConfig):
             footnote 6: "χ2 and W1 can be used together ... and is more stable").
         use_target_network: bootstrap :math:`V(s')` from a Polyak-averaged target network.
         tau: soft-update rate of the target network.
-        bounded_targets: clip :math:`V(s')` to the range the reward bound implies (LS-IQ).
+        bounded_targets: clip :math:`V(s')` to :math:`\\pm R/(1 - \\gamma)` (LS-IQ), with
+            :math:`R` = ``tv_bound`` for TV and :math:`2\\alpha` for :math:`\\chi^2`, the largest
+            reward of :math:`\\chi^2` on expert rows; on the mixture the bound is
+            :math:`4\\alpha` and :math:`2\\alpha` is a measured choice
+            (:meth:`~offline_iq.algos.iq_loss.IQObjective.reward_bound`).
         absorbing: bootstrap terminations from an absorbing state (LS-IQ). On policy rows it
             acts only where their targets carry weight: with ``chi2_on_mixture`` or without a
             target network. With a target network and the :math:`\\chi^2` penalty on expert rows

@@ -89,8 +89,38 @@ class IQObjective:
         return self.divergence == "w1" or self.gradient_penalty
 
     def reward_bound(self) -> float:
-        r"""The reward bound behind ``bounded_targets`` and ``absorbing``: :math:`2\alpha` for
-        :math:`\chi^2`, R for TV."""
+        r"""The reward scale :math:`R` behind ``bounded_targets`` and ``absorbing``: ``tv_bound``
+        for TV (the range :math:`\phi` allows), :math:`2\alpha` for :math:`\chi^2`.
+
+        What the :math:`\chi^2` regulariser allows (pointwise optimum of the critic's objective;
+        the value term equals :math:`\mathbb{E}_{\rho_\pi}[r]` plus the policy's entropy):
+
+        * inside :math:`\phi`, expert rows only: the stationary point of
+          :math:`\mathbb{E}_{\rho_E}[r - r^2/(4\alpha)] - \mathbb{E}_{\rho_\pi}[r]` is
+          :math:`\rho_E (1 - r/(2\alpha)) = \rho_\pi`, so
+          :math:`r^* = 2\alpha(1 - \rho_\pi/\rho_E) \le 2\alpha`, with no lower bound;
+        * on the mixture (``chi2_on_mixture``, LS-IQ): with :math:`c = 1/(4\alpha)` and
+          :math:`\text{mix} = (\rho_E + \rho_\pi)/2` (online batches are half expert, half
+          policy rows), :math:`\mathbb{E}_{\rho_E}[r] - \mathbb{E}_{\rho_\pi}[r] -
+          c\,\mathbb{E}_{\text{mix}}[r^2]` is stationary at
+          :math:`\rho_E - \rho_\pi = c(\rho_E + \rho_\pi) r`, so
+          :math:`r^* = (\rho_E - \rho_\pi) / (c(\rho_E + \rho_\pi)) \in [-1/c, 1/c]`: the
+          bound is :math:`1/c = 4\alpha` (LS-IQ's regression targets :math:`\pm 1/c`), twice
+          what is used here.
+
+        :math:`2\alpha` is kept on the mixture too, a choice and not the bound: the absorbing
+        value is then :math:`\pm 2\alpha/(1 - \gamma)`, half of LS-IQ's. Measured with
+        ``DiscreteIQLearnConfig.for_online()`` on CartPole from one demonstration
+        (``benchmarks/learning_curves.py online``, seeds 0-2, returns at 1k..10k environment
+        steps), LS-IQ's :math:`4\alpha` gave seed 0 446.2 / 423.0 / 445.3 / 468.0 / 463.5 /
+        460.9 / 463.8 / 464.9 / 462.7 / 479.0, seed 1 246.0 / 305.5 / 443.3 / 450.6 / 474.0 /
+        478.1 / 460.8 / 479.3 / 487.7 / 474.5, seed 2 67.0 / 292.2 / 457.3 / 486.4 / 496.3 /
+        then 500; :math:`2\alpha`, rerun alongside, the curves in ``tests/algos/test_learning.py``
+        (seed 0 500 at 10k, seed 1 500 from 3k on, seed 2 498.5 at 10k). The mean over the 30
+        points is lower with :math:`4\alpha` (439.2 against 448.2, 11 points at 475 or more
+        against 15), and seed 1 no longer reaches 475 at the test's 4,000 steps (450.6) nor at
+        10,000 (474.5); seed 2 learns faster with it (457.3 against 331.4 at 3k).
+        """
         if self.divergence == "chi2":
             return 2.0 * self.chi2_alpha
         if self.divergence == "tv":
@@ -122,6 +152,25 @@ class IQObjective:
             next_v = torch.where(terminals > 0.5, sign * limit, next_v)
             terminals = torch.zeros_like(terminals)
         return next_v, terminals
+
+    def implicit_reward(
+        self,
+        q: torch.Tensor,
+        next_v: torch.Tensor,
+        terminals: torch.Tensor,
+        is_expert: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""The reward the critic loss trains on, :math:`r = Q(s, a) - y`, and the bootstrap
+        target :math:`y = \gamma (1 - d) V(s')` (eq. 11), after :meth:`prepare_next_v`.
+
+        The one place the loss (:func:`iq_loss`) and the learners' ``implicit_reward`` (hence
+        :class:`~offline_iq.rewards.RecoveredReward`) compute the reward: ``q`` ``(B, K)``
+        (``K`` actions per state, broadcast), ``next_v``, ``terminals`` ``(B, 1)``,
+        ``is_expert`` a ``(B,)`` bool mask or ``None`` (every row expert). Returns ``(r, y)``.
+        """
+        next_v, terminals = self.prepare_next_v(next_v, terminals, is_expert)
+        y = (1.0 - terminals) * self.gamma * next_v
+        return q - y, y
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,9 +232,7 @@ def iq_loss(
     """
     obj = objective
     mask = _check_shapes(q, v, next_v, terminals, is_expert, q_weights)
-    next_v, terminals = obj.prepare_next_v(next_v, terminals, mask)
-    y = (1.0 - terminals) * obj.gamma * next_v
-    reward = q - y  # (B, K), broadcast over the K actions
+    reward, y = obj.implicit_reward(q, next_v, terminals, mask)  # (B, K), (B, 1)
     weights = q_weights
     if weights is None and q.shape[1] > 1:
         weights = torch.full_like(q, 1.0 / q.shape[1])
@@ -216,7 +263,7 @@ def _weighted(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
 def _divergence_terms(
     obj: IQObjective, reward: torch.Tensor, weights: torch.Tensor | None, mask: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:math:`-\mathbb{E}_{\rho_E}[\phi(r)]` and the mixture's :math:`\chi^2` term."""
+    r""":math:`-\mathbb{E}_{\rho_E}[\phi(r)]` and the mixture's :math:`\chi^2` term."""
     expert_reward = expert_rows(reward, mask)
     expert_weights = None if weights is None else expert_rows(weights, mask)
     if obj.chi2_on_mixture:

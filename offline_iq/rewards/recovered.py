@@ -4,17 +4,25 @@ r"""The reward IQ-Learn learns implicitly, as a module of its own (paper sec. 5.
 
     r(s, a, s') = Q(s, a) - \gamma (1 - d) V^\pi(s')
 
-with :math:`V^\pi(s) = \alpha \log\sum_a e^{Q(s, a)/\alpha}` for the soft-Q learner and
-:math:`V^\pi(s) = \mathbb{E}_{a \sim \pi}[Q(s, a) - \alpha \log \pi(a|s)]` for the actor-critic,
-estimated with ``n_samples`` fixed standard-normal draws pushed through the squashed Gaussian
-(so the estimate is deterministic and smooth in the state). A termination (:math:`d = 1`) ends
-the bootstrap, exactly as in training.
+computed by the learner's own ``implicit_reward`` (the code its critic loss computes the reward
+with, :meth:`~offline_iq.algos.iq_loss.IQObjective.implicit_reward`), so it is the reward the
+learner trained on: :math:`V^\pi(s')` from the target network when the loss bootstraps from
+one, clipped with ``bounded_targets``, and a termination bootstraps from the absorbing state with
+``absorbing`` (:math:`+R/(1 - \gamma)` on expert rows, :math:`-R/(1 - \gamma)` on policy rows;
+rows count as expert unless ``is_expert`` says otherwise), else ends the bootstrap.
+
+:math:`V^\pi(s) = \alpha \log\sum_a e^{Q(s, a)/\alpha}` for the soft-Q learner (ensemble mean
+``Q``). For the actor-critic, each critic's
+:math:`r_i = Q_i(s, a) - \gamma (1 - d) V_i(s')` with
+:math:`V_i(s) = \mathbb{E}_{a \sim \pi}[Q_i(s, a) - \alpha \log \pi(a|s)]`, averaged over the
+ensemble (the loss trains each critic on its own :math:`r_i` and logs their mean); the
+expectation uses ``n_samples`` fixed standard-normal draws pushed through the squashed Gaussian
+(so the estimate is deterministic and smooth in the state) where training draws fresh samples.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
@@ -22,30 +30,38 @@ import numpy as np
 import torch
 from torch import nn
 
+from offline_iq.algos.torch.policy_samples import PolicySamples, policy_samples_from_noise
+
 __all__ = ["RecoveredReward"]
+
+#: the inputs of a saved module, in order (files without this entry in their metadata take
+#: the first four)
+_INPUTS = ("obs", "act", "next_obs", "terminated", "is_expert")
 
 
 class _DiscreteReward(nn.Module):
-    def __init__(self, impl: Any, observation_scaler: Any, gamma: float) -> None:
+    def __init__(self, impl: Any, observation_scaler: Any) -> None:
         super().__init__()
         self.q_funcs = impl.q_function  # registers the parameters
-        self._forwarder = impl._q_func_forwarder
+        if impl.next_q_function is not impl.q_function:  # the target network V(s') reads
+            self.next_q_funcs = impl.next_q_function
+        self._impl = impl
         self._scaler = observation_scaler
-        self.gamma = gamma
-        self.temperature = float(impl.temperature)
-
-    def _q(self, obs: torch.Tensor) -> torch.Tensor:
-        if self._scaler is not None:
-            obs = self._scaler.transform(obs)
-        return self._forwarder.compute_expected_q(obs)
 
     def forward(
-        self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        act: torch.Tensor,
+        next_obs: torch.Tensor,
+        terminated: torch.Tensor,
+        is_expert: torch.Tensor,
     ) -> torch.Tensor:
-        q = self._q(obs).gather(1, act.long().reshape(-1, 1)).reshape(-1)
-        next_q = self._q(next_obs)
-        next_v = self.temperature * torch.logsumexp(next_q / self.temperature, dim=1)
-        return q - self.gamma * (1.0 - terminated.reshape(-1)) * next_v
+        if self._scaler is not None:
+            obs, next_obs = self._scaler.transform(obs), self._scaler.transform(next_obs)
+        reward = self._impl.implicit_reward(
+            obs, act, next_obs, terminated.reshape(-1, 1), is_expert.reshape(-1) > 0.5
+        )
+        return reward.reshape(-1)
 
 
 class _ContinuousReward(nn.Module):
@@ -54,46 +70,48 @@ class _ContinuousReward(nn.Module):
         impl: Any,
         observation_scaler: Any,
         action_scaler: Any,
-        gamma: float,
         n_samples: int,
         seed: int,
     ) -> None:
         super().__init__()
         self.q_funcs = impl.q_function
+        if impl.next_q_function is not impl.q_function:
+            self.next_q_funcs = impl.next_q_function
         self.policy = impl.policy
-        self._forwarder = impl._q_func_forwarder
+        self.log_temp = impl.modules.log_temp
+        self._impl = impl
         self._obs_scaler = observation_scaler
         self._act_scaler = action_scaler
-        self.gamma = gamma
-        self.temperature = float(impl.temperature.detach())
         generator = torch.Generator().manual_seed(seed)
         noise = torch.randn(n_samples, impl.action_size, generator=generator)
         self.register_buffer("noise", noise)
 
-    def _soft_v(self, obs: torch.Tensor) -> torch.Tensor:
-        out = self.policy(obs)
-        mu, logstd = out.mu, out.logstd  # (B, A)
+    def policy_samples(self, x: torch.Tensor) -> PolicySamples:
+        """The fixed-noise samples of the policy at (scaled) states ``x``."""
         noise: torch.Tensor = self.noise  # type: ignore[assignment]
-        k = noise.shape[0]
-        eps = noise.unsqueeze(1)  # (K, 1, A), broadcast over the batch
-        u = mu.unsqueeze(0) + logstd.exp().unsqueeze(0) * eps  # (K, B, A)
-        action = torch.tanh(u)
-        log_prob = (-0.5 * eps.pow(2) - logstd.unsqueeze(0) - 0.5 * math.log(2 * math.pi)).sum(-1)
-        log_prob = log_prob - torch.log(1.0 - action.pow(2) + 1e-6).sum(-1)  # (K, B)
-        flat_obs = obs.unsqueeze(0).expand(k, -1, -1).reshape(-1, obs.shape[-1])
-        flat_act = action.reshape(-1, action.shape[-1])
-        q = self._forwarder.compute_expected_q(flat_obs, flat_act, "mean").reshape(k, -1)
-        return (q - self.temperature * log_prob).mean(dim=0)
+        return policy_samples_from_noise(self.policy, x, noise)
 
     def forward(
-        self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        act: torch.Tensor,
+        next_obs: torch.Tensor,
+        terminated: torch.Tensor,
+        is_expert: torch.Tensor,
     ) -> torch.Tensor:
         if self._obs_scaler is not None:
             obs, next_obs = self._obs_scaler.transform(obs), self._obs_scaler.transform(next_obs)
         if self._act_scaler is not None:
             act = self._act_scaler.transform(act)
-        q = self._forwarder.compute_expected_q(obs, act, "mean").reshape(-1)
-        return q - self.gamma * (1.0 - terminated.reshape(-1)) * self._soft_v(next_obs)
+        reward = self._impl.implicit_reward(
+            obs,
+            act,
+            next_obs,
+            terminated.reshape(-1, 1),
+            is_expert.reshape(-1) > 0.5,
+            next_samples=self.policy_samples(next_obs),
+        )
+        return reward.reshape(-1)
 
 
 class RecoveredReward:
@@ -110,11 +128,13 @@ class RecoveredReward:
         observation_shape: tuple[int, ...],
         action_shape: tuple[int, ...],
         discrete: bool,
+        takes_is_expert: bool = True,
     ) -> None:
         self.module = module
         self.observation_shape = tuple(observation_shape)
         self.action_shape = tuple(action_shape)
         self.discrete = discrete
+        self.takes_is_expert = takes_is_expert  # False: a file saved before that input
 
     @classmethod
     def from_algo(cls, algo: Any, *, n_samples: int = 64, seed: int = 0) -> RecoveredReward:
@@ -122,7 +142,8 @@ class RecoveredReward:
 
         For ``IQLearn``, a model trained with the paper's actor (``q_filter_bc_weight=0``)
         gives the more faithful reward (Pendulum per-episode Pearson 0.915 against 0.642 with
-        the default Q-filtered behaviour cloning).
+        the default Q-filtered behaviour cloning, both measured when the reward read
+        :math:`V(s')` from the online critics; 0.928 for the first with the target network).
         """
         from offline_iq.algos import DiscreteIQLearn, IQLearn
 
@@ -130,13 +151,13 @@ class RecoveredReward:
             raise ValueError("the algorithm is not built: fit it (or load a fitted one) first")
         cfg = algo.config
         if isinstance(algo, DiscreteIQLearn):
-            module: nn.Module = _DiscreteReward(algo.impl, cfg.observation_scaler, cfg.gamma)
+            module: nn.Module = _DiscreteReward(algo.impl, cfg.observation_scaler)
             action_shape: tuple[int, ...] = ()
         elif isinstance(algo, IQLearn):
             if n_samples < 1:
                 raise ValueError(f"n_samples must be >= 1, got {n_samples}")
             module = _ContinuousReward(
-                algo.impl, cfg.observation_scaler, cfg.action_scaler, cfg.gamma, n_samples, seed
+                algo.impl, cfg.observation_scaler, cfg.action_scaler, n_samples, seed
             )
             action_shape = (algo.impl.action_size,)
         else:
@@ -153,10 +174,29 @@ class RecoveredReward:
         )
 
     def forward(
-        self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        act: torch.Tensor,
+        next_obs: torch.Tensor,
+        terminated: torch.Tensor,
+        is_expert: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Rewards ``(B,)`` of a batch of transitions (differentiable, module's current mode)."""
-        return self.module(obs, act, next_obs, terminated.to(obs.dtype))
+        """Rewards ``(B,)`` of a batch of transitions (differentiable, module's current mode).
+
+        ``is_expert`` (``(B,)``, 1 or ``True`` for expert rows) matters only for terminations
+        of a learner trained with ``absorbing``, whose absorbing state is worth
+        :math:`+R/(1 - \\gamma)` after an expert's termination and :math:`-R/(1 - \\gamma)`
+        after the policy's; ``None`` counts every row as expert, as offline training does.
+        """
+        if not self.takes_is_expert:
+            if is_expert is not None:
+                raise ValueError("this reward was saved before is_expert existed; save it again")
+            return self.module(obs, act, next_obs, terminated.to(obs.dtype))
+        if is_expert is None:
+            is_expert = torch.ones(obs.shape[0], dtype=obs.dtype, device=obs.device)
+        return self.module(
+            obs, act, next_obs, terminated.to(obs.dtype), is_expert.to(obs.dtype).reshape(-1)
+        )
 
     __call__ = forward
 
@@ -166,8 +206,12 @@ class RecoveredReward:
         act: np.ndarray,
         next_obs: np.ndarray,
         terminated: np.ndarray | None = None,
+        is_expert: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Rewards as float64 numpy ``(B,)``: eval mode, no gradients, shapes checked."""
+        """Rewards as float64 numpy ``(B,)``: eval mode, no gradients, shapes checked.
+
+        ``terminated``: 1 where the episode terminated (``None``: nowhere); ``is_expert``: as
+        in :meth:`forward` (``None``: every row expert)."""
         obs_t = self._as_batch(obs, self.observation_shape, "obs")
         next_t = self._as_batch(next_obs, self.observation_shape, "next_obs")
         n = obs_t.shape[0]
@@ -188,9 +232,17 @@ class RecoveredReward:
         done = np.zeros(n) if terminated is None else np.asarray(terminated, dtype=np.float32)
         if done.reshape(-1).shape[0] != n:
             raise ValueError(f"terminated must have {n} entries, got shape {done.shape}")
+        expert_t = None
+        if is_expert is not None:
+            expert = np.asarray(is_expert, dtype=np.float32).reshape(-1)
+            if expert.shape[0] != n:
+                raise ValueError(
+                    f"is_expert must have {n} entries, got shape {np.shape(is_expert)}"
+                )
+            expert_t = torch.from_numpy(expert)
         self.module.eval()
         with torch.no_grad():
-            out = self.module(obs_t, act_t, next_t, torch.as_tensor(done, dtype=torch.float32))
+            out = self.forward(obs_t, act_t, next_t, torch.as_tensor(done), expert_t)
         return out.reshape(-1).double().numpy()
 
     @staticmethod
@@ -205,18 +257,20 @@ class RecoveredReward:
         return torch.from_numpy(array)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write a self-contained TorchScript file (traced on a one-row example)."""
+        """Write a self-contained TorchScript file (traced on a two-row example)."""
         self.module.eval()
         obs = torch.zeros(2, *self.observation_shape)
         act = torch.zeros(2, *self.action_shape) if not self.discrete else torch.zeros(2)
+        example: tuple[torch.Tensor, ...] = (obs, act, obs, torch.zeros(2))
+        if self.takes_is_expert:
+            example += (torch.ones(2),)
         with torch.no_grad():
-            traced = torch.jit.trace(
-                self.module, (obs, act, obs, torch.zeros(2)), check_trace=False
-            )
+            traced = torch.jit.trace(self.module, example, check_trace=False)
         meta = {
             "observation_shape": list(self.observation_shape),
             "action_shape": list(self.action_shape),
             "discrete": self.discrete,
+            "inputs": list(_INPUTS if self.takes_is_expert else _INPUTS[:4]),
         }
         torch.jit.save(traced, os.fspath(path), _extra_files={"meta.json": json.dumps(meta)})
 
@@ -231,4 +285,5 @@ class RecoveredReward:
             observation_shape=tuple(meta["observation_shape"]),
             action_shape=tuple(meta["action_shape"]),
             discrete=bool(meta["discrete"]),
+            takes_is_expert="is_expert" in meta.get("inputs", _INPUTS[:4]),
         )

@@ -187,3 +187,27 @@ def test_as_floats_is_d3rlpys_asdict_as_float_in_one_go() -> None:
     assert as_floats(out, record) == {**asdict_as_float(out), "step": 3.0, "rate": 0.25}
     single = _Record(step=torch.tensor(0.1, dtype=torch.float32), rate=1.0)
     assert as_floats(out, single)["step"] == float(torch.tensor(0.1, dtype=torch.float32))
+
+
+def test_reward_bound_and_the_absorbing_value_by_hand() -> None:
+    # 2 alpha for chi2 (the largest reward on expert rows; on the mixture LS-IQ's bound is
+    # 4 alpha, kept at 2 alpha by measurement: IQObjective.reward_bound), R for TV
+    assert IQObjective(chi2_alpha=0.5, chi2_on_mixture=True).reward_bound() == 1.0
+    assert IQObjective(chi2_alpha=0.5).reward_bound() == 1.0
+    assert IQObjective(divergence="tv", tv_bound=3.0).reward_bound() == 3.0
+    obj = IQObjective(gamma=GAMMA, chi2_alpha=0.25, chi2_on_mixture=True, absorbing=True)
+    b = _batch()  # rows: expert, expert (terminal), policy; V(s') = [0.5, 2.0, 1.0]
+    b["terminals"] = torch.tensor([[0.0], [1.0], [1.0]], dtype=torch.float64)
+    reward, y = obj.implicit_reward(b["q"], b["next_v"], b["terminals"], b["is_expert"])
+    # absorbing value +-R / (1 - gamma) = +-0.5 / 0.1 = +-5 (+ expert, - policy)
+    assert y.flatten().tolist() == pytest.approx([0.45, 4.5, -4.5])
+    assert reward.flatten().tolist() == pytest.approx([0.55, -2.5, 5.0])
+    out = iq_loss(obj, **b)  # the loss logs the same rewards
+    assert float(out.reward_expert) == pytest.approx((0.55 - 2.5) / 2)
+    assert float(out.reward_policy) == pytest.approx(5.0)
+    clipped = dataclasses.replace(obj, absorbing=False, bounded_targets=True, chi2_alpha=0.04)
+    # limit 0.08 / 0.1 = 0.8: V(s') = [0.5, 2.0, 1.0] -> [0.5, 0.8, 0.8]; rows 1, 2 terminal
+    _, y = clipped.implicit_reward(b["q"], b["next_v"], b["terminals"], b["is_expert"])
+    assert y.flatten().tolist() == pytest.approx([0.45, 0.0, 0.0])
+    _, y = clipped.implicit_reward(b["q"], b["next_v"], torch.zeros_like(b["terminals"]), None)
+    assert y.flatten().tolist() == pytest.approx([0.45, 0.72, 0.72])

@@ -90,6 +90,35 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         """``V(s) = alpha logsumexp(Q(s, .) / alpha)``, shape ``(B, 1)``."""
         return soft_value(self.q_values(x), self._temperature)
 
+    def next_q_values(self, next_x: TorchObservation) -> torch.Tensor:
+        """``Q(s', .)`` the critic loss bootstraps from: the target network's if it has one."""
+        if self._use_target_network:
+            return self._targ_q_func_forwarder.compute_expected_q(next_x)
+        return self.q_values(next_x)
+
+    def implicit_reward(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        next_obs: torch.Tensor,
+        terminals: torch.Tensor,
+        is_expert: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        r"""The reward the critic loss trains on, :math:`Q(s, a) - \gamma (1 - d) V(s')`,
+        shape ``(B, 1)``, for (already scaled) observations and integer ``actions``.
+
+        Exactly the loss's treatment (:meth:`~offline_iq.algos.iq_loss.IQObjective.
+        implicit_reward`): ``Q`` is the ensemble mean (the one critic the loss trains),
+        :math:`V(s')` its soft value from the target network when the loss uses one, clipped
+        with ``bounded_targets``, and a termination (``terminals`` ``(B, 1)``) bootstraps from
+        the absorbing state with ``absorbing``, whose sign depends on ``is_expert`` (``(B,)``
+        bool; ``None``: every row is an expert row, as offline). Differentiable; the loss
+        computes the same with its own forward passes.
+        """
+        q = self.q_values(obs).gather(1, actions.long().reshape(-1, 1))
+        next_v = soft_value(self.next_q_values(next_obs), self._temperature)
+        return self._objective.implicit_reward(q, next_v, terminals, is_expert)[0]
+
     def compute_loss(self, batch: ExpertTorchMiniBatch) -> DiscreteIQLearnLoss:
         """The IQ-Learn critic loss of ``batch`` (eq. 9 with this impl's objective)."""
         obj = self._objective
@@ -98,7 +127,7 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         if self._use_target_network:
             q_all = self.q_values(obs)
             with torch.no_grad():
-                next_q_all = self._targ_q_func_forwarder.compute_expected_q(next_obs)
+                next_q_all = self.next_q_values(next_obs)
         else:  # one forward pass over s and s'
             both = self.q_values(torch.cat([obs, next_obs]))
             q_all, next_q_all = both[: obs.shape[0]], both[obs.shape[0] :]
@@ -180,6 +209,11 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
     @property
     def q_function(self) -> nn.ModuleList:
         return self._modules.q_funcs
+
+    @property
+    def next_q_function(self) -> nn.ModuleList:
+        """The critics :meth:`next_q_values` reads (the target network's if the loss uses it)."""
+        return self._modules.targ_q_funcs if self._use_target_network else self._modules.q_funcs
 
     @property
     def temperature(self) -> float:

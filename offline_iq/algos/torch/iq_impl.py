@@ -104,14 +104,61 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         """``n_value_samples`` reparameterised actions per state of ``x``."""
         return sample_policy(self._modules.policy, x, self._n_value_samples)
 
+    def next_soft_values(self, next_x: torch.Tensor, samples: PolicySamples) -> torch.Tensor:
+        """``V(s')`` per critic, ``(N, B, 1)``, from the critics the loss bootstraps from (the
+        target network's if it has one) and the policy's ``samples`` at ``next_x``."""
+        forwarder = (
+            self._targ_q_func_forwarder if self._use_target_network else self._q_func_forwarder
+        )
+        return ensemble_soft_value(forwarder, next_x, samples, self.temperature.detach())
+
+    def implicit_reward(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        next_obs: torch.Tensor,
+        terminals: torch.Tensor,
+        is_expert: torch.Tensor | None = None,
+        next_samples: PolicySamples | None = None,
+    ) -> torch.Tensor:
+        r"""The reward the critic loss trains on, shape ``(B, 1)``, for (already scaled)
+        observations and actions: the mean over the ensemble of each critic's
+        :math:`r_i = Q_i(s, a) - \gamma (1 - d) V_i(s')`.
+
+        Each critic :math:`i` is trained on its own objective with its own
+        :math:`V_i(s') = \frac{1}{K}\sum_k [Q_i(s', a_k) - \alpha \log \pi(a_k|s')]` (target
+        network's :math:`Q_i` when the loss uses one), and the loss logs the mean over critics
+        of their rewards; this is that mean, row by row. (The reference implementation takes
+        one :math:`V` from :math:`\min(Q_1, Q_2)` instead; this learner does not.)
+        ``bounded_targets`` clips each :math:`V_i(s')`, ``absorbing`` replaces it at
+        terminations (sign by ``is_expert``, ``None``: every row expert), exactly as in the
+        loss (:meth:`~offline_iq.algos.iq_loss.IQObjective.implicit_reward`).
+        ``next_samples``: the policy's actions at ``next_obs`` (drawn here, as in training,
+        if ``None``).
+        """
+        if next_samples is None:
+            next_samples = self.policy_samples(next_obs)
+        q = self._q_func_forwarder.compute_expected_q(obs, actions, "none")  # (N, B, 1)
+        next_v = self.next_soft_values(next_obs, next_samples)
+        rewards = [
+            self._objective.implicit_reward(q[i], next_v[i], terminals, is_expert)[0]
+            for i in range(q.shape[0])
+        ]
+        return torch.stack(rewards).mean(dim=0)
+
     def compute_critic_loss(
-        self, batch: ExpertTorchMiniBatch, samples: PolicySamples | None = None
+        self,
+        batch: ExpertTorchMiniBatch,
+        samples: PolicySamples | None = None,
+        next_samples: PolicySamples | None = None,
     ) -> IQLearnCriticLoss:
         """IQ-Learn critic loss (mean over the ensemble) and the mean ``Q`` of expert rows.
 
-        ``samples``: the policy's actions at ``batch.observations`` (drawn here if ``None``).
-        :math:`V(s')` comes from the target network if there is one, else from the online
-        critic in the same forward pass as :math:`Q(s, a)` and :math:`V(s)`.
+        ``samples``, ``next_samples``: the policy's actions at ``batch.observations`` and
+        ``batch.next_observations`` (drawn here if ``None``). :math:`V(s')` comes from the
+        target network if there is one, else from the online critic in the same forward pass
+        as :math:`Q(s, a)` and :math:`V(s)`. Each critic has its own :math:`V`
+        (:meth:`implicit_reward`).
         """
         obj = self._objective
         obs, next_obs = batch.observations, batch.next_observations
@@ -120,7 +167,12 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             samples = (self.policy_samples(obs) if samples is None else samples).detach()
             value_inputs = {
                 "v": (obs, samples),
-                "next_v": (next_obs, self.policy_samples(next_obs)),
+                "next_v": (
+                    next_obs,
+                    self.policy_samples(next_obs)
+                    if next_samples is None
+                    else next_samples.detach(),
+                ),
             }
             if obj.value_objective == "v0":
                 initial = batch.initial_observations
@@ -132,9 +184,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         q_taken, values = self._score(obs, actions, value_inputs)
         if target_inputs is not None:
             with torch.no_grad():
-                values["next_v"] = ensemble_soft_value(
-                    self._targ_q_func_forwarder, *target_inputs, self.temperature.detach()
-                )
+                values["next_v"] = self.next_soft_values(*target_inputs)
         penalty = None
         if obj.uses_gradient_penalty:
             penalty = self._gradient_penalty(obs, batch.actions, batch.expert_mask())
@@ -294,3 +344,9 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     @property
     def q_function(self) -> nn.ModuleList:
         return self._modules.q_funcs
+
+    @property
+    def next_q_function(self) -> nn.ModuleList:
+        """The critics :meth:`next_soft_values` reads (the target network's if the loss uses
+        it)."""
+        return self._modules.targ_q_funcs if self._use_target_network else self._modules.q_funcs
