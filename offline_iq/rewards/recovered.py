@@ -140,10 +140,8 @@ class RecoveredReward:
     def from_algo(cls, algo: Any, *, n_samples: int = 64, seed: int = 0) -> RecoveredReward:
         """Extract the reward of a fitted ``DiscreteIQLearn`` or ``IQLearn``.
 
-        For ``IQLearn``, a model trained with the paper's actor (``q_filter_bc_weight=0``)
-        gives the more faithful reward (Pendulum per-episode Pearson 0.915 against 0.642 with
-        the default Q-filtered behaviour cloning, both measured when the reward read
-        :math:`V(s')` from the online critics; 0.928 for the first with the target network).
+        On fresh graded Pendulum rollouts the default and the paper's actor recover rewards
+        of the same quality (``results/rewards/pendulum-graded.md``).
         """
         from offline_iq.algos import DiscreteIQLearn, IQLearn
 
