@@ -87,6 +87,9 @@ def plot_curves(frame: pd.DataFrame, path: str | Path) -> Path | None:
             ax.axhline(1.0, color="k", linestyle="--", linewidth=0.8)
             ax.axhline(0.0, color="grey", linestyle="--", linewidth=0.8)
             ax.set_xscale("log")
+            ticks = sorted(part["step"].unique())
+            ax.set_xticks(ticks, [f"{t / 1000:g}k" if t >= 1000 else str(t) for t in ticks])
+            ax.minorticks_off()
             ax.set_title(f"{dataset} (1/{subsample}) n={n}", fontsize="small")
             if j == 0:
                 ax.set_ylabel("normalised score")
