@@ -76,7 +76,7 @@ def cartpole() -> offline_iq.ExpertReplayBuffer:
 
 LEARNER_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("iq", {"chi2_alph": 0.1}, r"iq has no field 'chi2_alph'"),
-    ("sac", {}, r"unknown algorithm 'sac'; choose from iq, bc, valuedice"),
+    ("sac", {}, r"unknown algorithm 'sac'; choose from iq, bc, bc-wd, valuedice"),
     ("bc", {"learning_rate": "fast"}, r"DiscreteBCConfig.learning_rate must be a number"),
     ("bc", {"batch_size": 2.5}, r"DiscreteBCConfig.batch_size must be an integer"),
     ("iq", {"observation_scaler": "minmax"}, r"unknown observation scaler 'minmax'"),
