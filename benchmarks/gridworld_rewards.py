@@ -4,7 +4,7 @@ Offline IQ-Learn with the documented recipe (:func:`offline_iq.rewards.gridworld
 reward_recovery_config`) on the 30 shipped demonstrations, for three seeds; the state reward is
 the expectation over the learned policy's actions. Run:
 ``.venv/bin/python benchmarks/gridworld_rewards.py [dataset] [out.png] [steps]``
-(default ``gridworld/expert-v0``, ``runs/gridworld_rewards.png``, 20,000 steps).
+(default ``gridworld/expert-v0``, ``runs/gridworld_rewards.png``, the recipe's 8,000 steps).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from offline_iq import load_minari
-from offline_iq.rewards.gridworld import plot_state_rewards, recover_state_rewards
+from offline_iq.rewards.gridworld import RECIPE_STEPS, plot_state_rewards, recover_state_rewards
 from offline_iq.runtime import quiet_d3rlpy
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     quiet_d3rlpy()
     dataset = sys.argv[1] if len(sys.argv) > 1 else "gridworld/expert-v0"
     out = sys.argv[2] if len(sys.argv) > 2 else "runs/gridworld_rewards.png"
-    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
+    steps = int(sys.argv[3]) if len(sys.argv) > 3 else RECIPE_STEPS
     data = load_minari(dataset)
     scores = []
     for seed in (0, 1, 2):

@@ -12,9 +12,9 @@ richer 10x10 variant. Everything needed for exact planning is exposed:
 * Reward: **the reward of the cell the agent is in when it acts**, ``r_t = r(s_t)``, whatever
   the action (so ``R(s, a) = r(s)``, and :meth:`~GridWorldEnv.reward_vector` has shape ``(S,)``).
   Cells not listed in ``reward_cells`` get ``default_reward`` (0: no step cost).
-* Episodes start in a uniformly random cell (from the env's seeded ``np_random``), or in
-  ``reset(options={"state": s})``; they never terminate and are truncated by the
-  registration's ``max_episode_steps``.
+* Episodes start in a uniformly random cell (from the env's seeded ``np_random``), in a cell
+  drawn from ``start_distribution`` when one is given, or in ``reset(options={"state": s})``;
+  they never terminate and are truncated by the registration's ``max_episode_steps``.
 
 Registered ids (see :mod:`offline_iq.envs`): ``offline_iq/GridWorld-v0`` (5x5, 20 steps) and
 ``offline_iq/GridWorld10x10-v0`` (10x10, 40 steps).
@@ -83,6 +83,8 @@ class GridWorldEnv(gym.Env[int, int]):
             corners, or :data:`DEFAULT_REWARD_CELLS_10X10` for ``size == 10``.
         default_reward: reward of every unlisted cell (a negative value is a step cost).
         render_mode: ``None`` or ``"ansi"``.
+        start_distribution: probabilities of starting in each cell (``size * size`` values, by
+            cell index); ``None`` starts uniformly.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
@@ -93,6 +95,7 @@ class GridWorldEnv(gym.Env[int, int]):
         reward_cells: RewardCells | None = None,
         default_reward: float = 0.0,
         render_mode: str | None = None,
+        start_distribution: Sequence[float] | None = None,
     ) -> None:
         if int(size) < 2:
             raise ValueError(f"size must be >= 2, got {size}")
@@ -109,6 +112,16 @@ class GridWorldEnv(gym.Env[int, int]):
         rewards.setflags(write=False)
         self.state_rewards: NDArray[np.float64] = rewards
         self.n_states = self.size * self.size
+        self.start_distribution: NDArray[np.float64] | None = None
+        if start_distribution is not None:
+            start = np.asarray(start_distribution, dtype=np.float64)
+            if start.shape != (self.n_states,) or np.any(start < 0.0) or start.sum() <= 0.0:
+                raise ValueError(
+                    f"start_distribution must be {self.n_states} non-negative weights, not all 0"
+                )
+            start = start / start.sum()
+            start.setflags(write=False)
+            self.start_distribution = start
         self.n_actions = len(_MOVES)
         # Discrete is typed Space[np.int64]; observations are plain ints, which it contains.
         self.observation_space = cast("spaces.Space[int]", spaces.Discrete(self.n_states))
@@ -154,9 +167,13 @@ class GridWorldEnv(gym.Env[int, int]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[int, dict[str, Any]]:
-        """Start in a uniformly random cell, or in ``options["state"]`` (a cell index) if given."""
+        """Start in a random cell (uniform, or ``start_distribution``), or in ``options["state"]``
+        (a cell index) if given."""
         super().reset(seed=seed)
-        self._state = int(self.np_random.integers(self.n_states))
+        if self.start_distribution is None:
+            self._state = int(self.np_random.integers(self.n_states))
+        else:
+            self._state = int(self.np_random.choice(self.n_states, p=self.start_distribution))
         if options is not None and "state" in options:
             start = int(options["state"])
             if not 0 <= start < self.n_states:
