@@ -18,7 +18,9 @@ def package_version() -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The checkout's commit (``+dirty`` with uncommitted changes); ``unknown`` outside git."""
+    """``git-<sha>`` of the checkout (``+dirty`` with uncommitted changes); ``unknown`` outside
+    git. The prefix keeps CSV readers from parsing a sha such as ``5565337e9...`` as a number
+    (pandas' C parser crashed on one with a huge exponent)."""
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
@@ -37,4 +39,4 @@ def git_commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return commit + ("+dirty" if dirty else "") if commit else "unknown"
+    return f"git-{commit}" + ("+dirty" if dirty else "") if commit else "unknown"
