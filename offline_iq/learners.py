@@ -6,8 +6,14 @@ learner accepts two options beyond its config fields (:data:`LEARNER_OPTIONS`):
 ``hidden_units`` (``"64x64"``: every encoder an MLP of those widths) and ``weight_decay``
 (Adam's, on every network's optimiser). Every learner gets the same
 observation scaler (statistics of the selected demonstrations, chosen by
-:func:`~offline_iq.preprocessing.observation_scaler`) so that only the learning method differs
-between them. Every config made here passes :func:`~offline_iq.validation.check_field_types`.
+:func:`~offline_iq.preprocessing.observation_scaler`; with logged data, of the demonstrations and
+the logs together) so that only the learning method differs between them.
+
+With logged data (:func:`make_logged_config`, ``offline-iq fit --logged``, the benchmark's
+``--logged``): ``iq-logged`` is IQ-Learn with its ``LOGGED_SETTINGS`` and the logs as the policy
+rows of every batch; ``bc-logged`` / ``bc-wd-logged`` are BC on the demonstrations and the logs
+together; ``demodice`` is defined with logs and always takes them. Every config made here
+passes :func:`~offline_iq.validation.check_field_types`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from offline_iq.algos import (
 )
 from offline_iq.algos.iq_config import IQLearnConfigBase
 from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.logged import join_logged
 from offline_iq.preprocessing import observation_scaler
 from offline_iq.validation import check_field_types
 
@@ -38,10 +45,13 @@ __all__ = [
     "BC_WEIGHT_DECAY",
     "LEARNER_OPTIONS",
     "config_digest",
+    "LOGGED_ALGORITHMS",
+    "LOGS_REQUIRED",
     "ONLINE_ALGORITHMS",
     "algorithm_names",
     "apply_learner_options",
     "make_config",
+    "make_logged_config",
     "make_online_config",
     "parse_algorithm",
     "parse_hidden_units",
@@ -69,17 +79,34 @@ LEARNER_OPTIONS = ("hidden_units", "weight_decay")
 # the learners with an online mode (BC learns offline)
 ONLINE_ALGORITHMS = ("iq", "valuedice")
 ONLINE_SUFFIX = "-online"
+# the learners with a mode for demonstrations plus logged data (``<name>-logged``), and those
+# whose method is defined with logged data (they always take it)
+LOGGED_ALGORITHMS = ("iq", "bc", "bc-wd")
+LOGS_REQUIRED: tuple[str, ...] = ()
+LOGGED_SUFFIX = "-logged"
 
 
 def algorithm_names() -> list[str]:
-    """Every name the benchmark accepts: ``iq``, ``bc``, ``valuedice``, ``iq-online``, ..."""
-    return [*ALGORITHMS, *(f"{name}{ONLINE_SUFFIX}" for name in ONLINE_ALGORITHMS)]
+    """Every name the benchmark accepts: ``iq``, ``bc``, ``iq-online``, ``iq-logged``, ..."""
+    return [
+        *ALGORITHMS,
+        *(f"{name}{ONLINE_SUFFIX}" for name in ONLINE_ALGORITHMS),
+        *(f"{name}{LOGGED_SUFFIX}" for name in LOGGED_ALGORITHMS),
+    ]
 
 
 def parse_algorithm(name: str) -> tuple[str, str]:
-    """``"iq"`` -> ``("iq", "offline")``; ``"iq-online"`` -> ``("iq", "online")``."""
+    """``"iq"`` -> ``("iq", "offline")``; ``"iq-online"`` -> ``("iq", "online")``;
+    ``"iq-logged"`` and the learners of :data:`LOGS_REQUIRED` -> mode ``"logged"``."""
     base, mode = name, "offline"
-    if name.endswith(ONLINE_SUFFIX):
+    if name.endswith(LOGGED_SUFFIX):
+        base, mode = name[: -len(LOGGED_SUFFIX)], "logged"
+        if base not in LOGGED_ALGORITHMS:
+            logged = ", ".join(LOGGED_ALGORITHMS)
+            raise ValueError(f"{base!r} has no logged-data mode ({logged} have)")
+    elif name in LOGS_REQUIRED:
+        mode = "logged"
+    elif name.endswith(ONLINE_SUFFIX):
         base, mode = name[: -len(ONLINE_SUFFIX)], "online"
         if base not in ONLINE_ALGORITHMS:
             online = ", ".join(ONLINE_ALGORITHMS)
@@ -109,6 +136,26 @@ def make_online_config(
     if settings.get("absorbing") and data.terminates:
         settings["absorbing"] = False
     return _make(name, data, scaler, True, {**settings, **overrides})
+
+
+def make_logged_config(
+    name: str,
+    data: ExpertReplayBuffer,
+    logged: ExpertReplayBuffer,
+    *,
+    scaler: str = "auto",
+    **overrides: Any,
+) -> LearnableConfig:
+    """:func:`make_config` for demonstrations ``data`` plus ``logged`` data: the observation
+    scaler is fitted to both (:func:`~offline_iq.data.logged.join_logged`), and IQ-Learn takes
+    its ``LOGGED_SETTINGS`` (:meth:`~offline_iq.algos.iq_config.IQLearnConfigBase.for_logged`)
+    before ``overrides``."""
+    union = join_logged(data, logged)
+    factory = _factory(name, union)
+    settings: dict[str, Any] = {}
+    if isinstance(factory, type) and issubclass(factory, IQLearnConfigBase):
+        settings = {k: v for k, v in factory.LOGGED_SETTINGS.items() if k != "observation_scaler"}
+    return _make(name, union, scaler, False, {**settings, **overrides})
 
 
 def make_config(

@@ -17,6 +17,9 @@ from typing import Any
 import d3rlpy
 from d3rlpy.dataset import ReplayBufferBase
 
+from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.logged import check_logged, join_logged
+from offline_iq.data.mixing import ExpertMixingReplayBuffer
 from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "STATE",
     "RunState",
     "load_checkpoint",
+    "logged_training_data",
     "replay_buffer",
     "save_checkpoint",
     "train_in_chunks",
@@ -75,6 +79,26 @@ def train_in_chunks(
         yield done
 
 
+def logged_training_data(
+    algo: Any, expert: ExpertReplayBuffer, logged: ExpertReplayBuffer
+) -> ReplayBufferBase:
+    """What ``algo`` trains on given demonstrations ``expert`` and ``logged`` data.
+
+    A learner whose batches know expert rows (IQ-Learn, ValueDICE, DemoDICE: an
+    :class:`~offline_iq.algos.expert_mixing.ExpertMixingAlgoBase`) gets ``expert`` attached as
+    demonstrations and an :class:`~offline_iq.data.mixing.ExpertMixingReplayBuffer` whose batches
+    are half logged rows, half expert rows (as ``fit_mixed``); any other learner (BC) gets the
+    union of the two (:func:`~offline_iq.data.logged.join_logged`).
+    """
+    from offline_iq.algos.expert_mixing import ExpertMixingAlgoBase
+
+    check_logged(expert, logged)
+    if isinstance(algo, ExpertMixingAlgoBase):
+        algo.attach_demonstrations(expert)
+        return ExpertMixingReplayBuffer(logged, expert)
+    return join_logged(expert, logged)
+
+
 def _offline_chunks(
     algo: Any, data: ReplayBufferBase, done: int, remaining: int, chunk: int, kwargs: Any
 ) -> Iterator[int]:
@@ -95,6 +119,7 @@ class RunState:
 
     ``trained_episodes`` are the Minari episode ids of the demonstrations trained on (``None``
     in folders written before this was recorded); ``offline-iq rewards`` scores on the others.
+    ``logged`` is the logged dataset of ``offline-iq fit --logged`` (``None``: none).
     """
 
     dataset: str
@@ -107,6 +132,7 @@ class RunState:
     steps_done: int = 0
     evaluations: tuple[tuple[int, float], ...] = ()
     trained_episodes: tuple[int, ...] | None = None
+    logged: str | None = None  # the logged dataset trained on beside the demonstrations
 
     def after_chunk(self, steps_done: int, mean_return: float | None) -> RunState:
         """This state after a chunk ending at ``steps_done`` (and its evaluation, if any)."""

@@ -65,6 +65,11 @@ class IQLearnConfigBase(LearnableConfig):
 
     #: the fields :meth:`for_online` sets (each learner names its own)
     ONLINE_SETTINGS: ClassVar[Mapping[str, Any]] = {}
+    #: the fields :meth:`for_logged` sets (demonstrations plus logged data as policy rows)
+    LOGGED_SETTINGS: ClassVar[Mapping[str, Any]] = {
+        "value_objective": "value_expert",
+        "chi2_on_mixture": True,
+    }
 
     observation_scaler: ObservationScaler | None = standard_scaler_field()
 
@@ -98,6 +103,13 @@ class IQLearnConfigBase(LearnableConfig):
         settings, except that they leave ``absorbing`` off where the demonstrations terminate
         (:func:`~offline_iq.learners.make_online_config`); here ``fit_online`` warns instead."""
         return cls(**{**copy.deepcopy(dict(cls.ONLINE_SETTINGS)), **overrides})
+
+    @classmethod
+    def for_logged(cls, **overrides: Any) -> Self:
+        """This config with the settings for demonstrations plus logged data
+        (:attr:`LOGGED_SETTINGS`, used by ``fit_mixed``, ``offline-iq fit --logged`` and the
+        benchmark's ``iq-logged``), then ``overrides``."""
+        return cls(**{**copy.deepcopy(dict(cls.LOGGED_SETTINGS)), **overrides})
 
     def objective(self) -> IQObjective:
         """The frozen objective handed to the torch impl (this config's values of its fields)."""

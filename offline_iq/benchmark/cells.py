@@ -1,7 +1,8 @@
 """A benchmark grid: datasets x algorithms x number of expert trajectories x seeds.
 
 A cell is identified by its key (:meth:`Cell.key`), which names the data (dataset, episode
-pool, trajectories, sub-sampling, seed), the budget and its evaluation checkpoints, and a
+pool, trajectories, sub-sampling, seed, and the logged dataset of a learner that uses logs),
+the budget and its evaluation checkpoints, and a
 digest of the learner's fully resolved config (:func:`~offline_iq.learners.config_digest`), so
 two configurations never share a key.
 """
@@ -18,7 +19,13 @@ from typing import Any
 
 from offline_iq.data import load_minari
 from offline_iq.data.buffer import ExpertReplayBuffer
-from offline_iq.learners import config_digest, make_config, make_online_config, parse_algorithm
+from offline_iq.learners import (
+    config_digest,
+    make_config,
+    make_logged_config,
+    make_online_config,
+    parse_algorithm,
+)
 from offline_iq.preprocessing import check_scaler
 
 __all__ = [
@@ -110,6 +117,7 @@ class Cell:
     eval_at: tuple[int, ...] = ()  # () = default_eval_at(steps)
     options: tuple[tuple[str, Any], ...] = ()  # learner overrides, sorted by name
     config_id: str = ""  # config_digest of the resolved config ("" before make_grid fills it)
+    logged: str = ""  # the logged dataset of a ``logged``-mode cell ("" otherwise)
 
     @property
     def checkpoints(self) -> tuple[int, ...]:
@@ -124,7 +132,7 @@ class Cell:
         return (
             f"{self.dataset}|{self.algo}|{self.mode}|n{self.n_trajectories}|k{self.subsample}"
             f"|s{self.seed}|t{self.steps}|e{self.eval_episodes}|o{self.scaler}"
-            f"|p{self.pool}|a{at}|c{self.config_id}"
+            f"|p{self.pool}|a{at}|c{self.config_id}" + (f"|l{self.logged}" if self.logged else "")
         )
 
     def load(self) -> ExpertReplayBuffer:
@@ -133,8 +141,18 @@ class Cell:
             self.dataset, self.n_trajectories, self.subsample, self.seed, self.pool
         )
 
+    def load_logged(self) -> ExpertReplayBuffer:
+        """The cell's logged dataset, every episode of it (a ``logged``-mode cell only)."""
+        if not self.logged:
+            raise ValueError(f"cell {self.key()} has no logged dataset")
+        return _load_logged(self.logged)
+
     def make_config(self, data: ExpertReplayBuffer) -> Any:
-        """The learner's config for ``data`` (online settings for online cells)."""
+        """The learner's config for ``data`` (online settings for online cells; scalers of the
+        demonstrations and the logs together, and logged settings, for logged cells)."""
+        if self.mode == "logged":
+            logged = self.load_logged()
+            return make_logged_config(self.algo, data, logged, scaler=self.scaler, **self.overrides)
         make = make_online_config if self.mode == "online" else make_config
         return make(self.algo, data, scaler=self.scaler, **self.overrides)
 
@@ -151,6 +169,11 @@ def load_cell_data(
     return load_minari(
         dataset, n_trajectories=n_trajectories, subsample=subsample, seed=seed, episodes=positions
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _load_logged(dataset: str) -> ExpertReplayBuffer:
+    return load_minari(dataset)
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,6 +205,7 @@ def make_grid(
     pool: str = "all",
     eval_at: Sequence[int] | None = None,
     options: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    logged: Mapping[str, str] | None = None,
     resolve: bool = True,
 ) -> list[Cell]:
     """Every combination, ordered so that each seed's cells come together (results fill in).
@@ -194,6 +218,9 @@ def make_grid(
     evaluation checkpoints (default :func:`default_eval_at`; the last is the budget).
     ``options[dataset][algo]`` are learner overrides (``offline-iq tune``'s choice); with
     ``resolve`` each cell's config digest is computed (loading its subset).
+    ``logged[dataset]`` is the logged dataset that the learners using logs (``iq-logged``,
+    ``bc-logged``, ``demodice``: mode ``logged``) take beside ``dataset``'s demonstrations; the
+    other learners' cells do not depend on it (they are the same cells as without logs).
     """
     for name, values in (("trajectories", trajectories), ("seeds", seeds)):
         if not values:
@@ -208,6 +235,15 @@ def make_grid(
     pool_positions(pool, 2)  # fails early on an unknown pool
     points = check_eval_at(eval_at, steps) if eval_at else ()
     parsed = [parse_algorithm(name) for name in algos]  # fails early on an unknown name
+    logged = dict(logged or {})
+    if any(mode == "logged" for _, mode in parsed):
+        missing = [d for d in datasets if not logged.get(d)]
+        if missing:
+            users = ", ".join(n for n, (_, m) in zip(algos, parsed, strict=True) if m == "logged")
+            raise ValueError(
+                f"{users} need logged data: give a logged dataset for {', '.join(missing)} "
+                "(--logged)"
+            )
     cells = []
     for seed, dataset, n, name, (algo, mode) in (
         (s, d, n, name, p)
@@ -217,7 +253,19 @@ def make_grid(
         k = 1 if no_subsample else (subsample or default_subsample(dataset))
         chosen = options_tuple((options or {}).get(dataset, {}).get(name))
         cell = Cell(
-            dataset, algo, n, seed, k, steps, eval_episodes, mode, scaler, pool, points, chosen
+            dataset,
+            algo,
+            n,
+            seed,
+            k,
+            steps,
+            eval_episodes,
+            mode,
+            scaler,
+            pool,
+            points,
+            chosen,
+            logged=logged[dataset] if mode == "logged" else "",
         )
         cells.append(cell.resolved() if resolve else cell)
     return cells

@@ -143,7 +143,10 @@ def write_report(
     """
     summary = summarize(frame)
     table = to_markdown(summary)
-    comparison = compare(frame, reps=reps, seed=seed)
+    names = set(summary["learner"])
+    # IQ-Learn with the logs where it ran (the question of a logged benchmark), else IQ-Learn
+    reference = "iq-logged" if "iq-logged" in names else "iq"
+    comparison = compare(frame, reference=reference, reps=reps, seed=seed)
     verdicts, section = statistics_markdown(comparison)
     (out / "summary.md").write_text(
         "Normalised final score, mean ± std over seeds [raw return]; 1.00 = expert.\n\n"

@@ -23,12 +23,19 @@ LEGACY_FIELDS = [
     "grad_steps_per_s",
 ]  # fmt: skip
 LEGACY_UNSCALED = [f for f in LEGACY_FIELDS if f != "scaler"]
+# columns of results files with curves and config digests but no logged-data column
+UNLOGGED_FIELDS = [f for f in FIELDS if f != "logged"]
+READ_ONLY = (LEGACY_FIELDS, LEGACY_UNSCALED, UNLOGGED_FIELDS)
 
 
 def _upgrade(row: dict[str, str]) -> dict[str, str]:
-    """A legacy row in today's columns: its only evaluation is its final one, its config
-    unrecorded (``config_id`` empty), drawn from every episode."""
+    """An earlier version's row in today's columns. Without curves (the oldest files): its only
+    evaluation is its final one, its config unrecorded (``config_id`` empty), drawn from every
+    episode. Every earlier row was trained without logged data."""
+    if "eval_steps" in row:
+        return {**row, "logged": "none"}
     return {
+        "logged": "none",
         **row,
         "scaler": row.get("scaler", "unrecorded"),
         "pool": "all",
@@ -61,15 +68,16 @@ class ResultsStore:
     def check_appendable(self) -> None:
         """Raise ``ValueError`` if the file holds results of another version."""
         header = self._header()
-        if header is not None and header not in (FIELDS, LEGACY_FIELDS, LEGACY_UNSCALED):
+        if header is not None and header != FIELDS and header not in READ_ONLY:
             raise ValueError(
                 f"{self.path} is not a results file of this toolkit (columns {header}); use "
                 "another --out directory"
             )
         if header is not None and header != FIELDS:
             raise ValueError(
-                f"{self.path} holds results of an earlier version (no curves or config "
-                "digests): `offline-iq summarize` reads it; write new runs to another --out"
+                f"{self.path} holds results of an earlier version (without curves, config "
+                "digests or the logged-data column): `offline-iq summarize` reads it; write new "
+                "runs to another --out"
             )
 
     def rows(self) -> list[dict[str, str]]:
@@ -78,7 +86,7 @@ class ResultsStore:
             return []
         with self.path.open(newline="") as f:
             reader = csv.DictReader(f)
-            legacy = reader.fieldnames in (LEGACY_FIELDS, LEGACY_UNSCALED)
+            legacy = reader.fieldnames in READ_ONLY
             if reader.fieldnames != FIELDS and not legacy:
                 raise ValueError(
                     f"{self.path} is not a results file of this toolkit (columns "

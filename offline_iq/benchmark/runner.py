@@ -23,7 +23,7 @@ from offline_iq.learners import config_digest
 from offline_iq.preprocessing import resolve_scaler
 from offline_iq.provenance import git_commit, package_version
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
-from offline_iq.training import train_in_chunks
+from offline_iq.training import logged_training_data, train_in_chunks
 
 __all__ = ["CellResult", "run_cell"]
 
@@ -42,6 +42,7 @@ class CellResult:
     dataset: str
     algo: str
     mode: str
+    logged: str  # the logged dataset of a ``logged``-mode cell, "none" otherwise
     n_trajectories: int
     subsample: int
     seed: int
@@ -72,6 +73,8 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
     Online cells (``cell.mode == "online"``) attach the subset as demonstrations and run
     ``fit_online`` for ``cell.steps`` environment steps (updates start after 1,000 steps, or
     a quarter of the budget if that is smaller); ``grad_steps_per_s`` then counts env steps.
+    Logged cells (``cell.mode == "logged"``) train on the subset and the cell's logged dataset
+    (:func:`~offline_iq.training.logged_training_data`).
     """
     set_torch_threads()
     quiet_d3rlpy(logging.ERROR)  # not the "models already built" of every checkpoint
@@ -91,6 +94,9 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
     evaluations: list[np.ndarray] = []
     train_env, buffer = None, None
     online = cell.mode == "online"
+    train_data: Any = data
+    if cell.mode == "logged":
+        train_data = logged_training_data(algo, data, cell.load_logged())
     if online:
         algo.attach_demonstrations(data)
         train_env = meta.make_env()
@@ -101,7 +107,7 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         tick = time.perf_counter()
         chunks = train_in_chunks(
             algo,
-            data,
+            train_data,
             steps=point,
             chunk=point - done,
             done=done,
@@ -138,6 +144,7 @@ def _result(
         dataset=cell.dataset,
         algo=cell.algo,
         mode=cell.mode,
+        logged=cell.logged or "none",
         n_trajectories=cell.n_trajectories,
         subsample=cell.subsample,
         seed=cell.seed,

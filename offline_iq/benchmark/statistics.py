@@ -22,6 +22,7 @@ import pandas as pd
 from rliable import library as rly
 from rliable import metrics, plot_utils
 
+from offline_iq.learners import LOGS_REQUIRED
 from offline_iq.plotting import save_figure, subplots
 
 __all__ = [
@@ -45,7 +46,8 @@ Task = tuple[str, int, int]
 
 
 def learner_names(frame: pd.DataFrame) -> pd.Series:
-    """One name per learner: ``iq``, ``iq-online``; ``iq [clipped]`` where scalers differ;
+    """One name per learner: ``iq``, ``iq-online``, ``iq-logged``, ``demodice``;
+    ``iq [clipped]`` where scalers differ;
     ``iq {config}`` where one learner ran with several configurations on one task."""
     index = frame.index
     scaler = frame["scaler"] if "scaler" in frame.columns else pd.Series("", index=index)
@@ -58,7 +60,7 @@ def learner_names(frame: pd.DataFrame) -> pd.Series:
         (configs.groupby(["algo", "mode", *per_task])["config"].nunique() > 1).any()
     )
     names = [
-        (a if m == "offline" else f"{a}-{m}")
+        (a if m == "offline" or (m == "logged" and a in LOGS_REQUIRED) else f"{a}-{m}")
         + (f" [{o}]" if several else "")
         + (f" {{{c}}}" if several_configs else "")
         for a, m, o, c in zip(pairs["algo"], pairs["mode"], pairs["scaler"], config, strict=True)

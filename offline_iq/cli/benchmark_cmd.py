@@ -39,6 +39,27 @@ def _int_list(text: str, name: str) -> list[int]:
     return values
 
 
+def logged_datasets(values: list[str], datasets: list[str]) -> dict[str, str]:
+    """``--logged`` values as ``{expert dataset: logged dataset}``.
+
+    ``NAME`` without a ``/`` (``mixed-v0``) is that dataset in each expert dataset's namespace
+    (``cartpole/expert-v0`` -> ``cartpole/mixed-v0``); ``EXPERT=LOGGED`` names one pair; a full id
+    alone applies to every dataset of the grid.
+    """
+    pairs: dict[str, str] = {}
+    for value in values:
+        expert, sep, logged = value.partition("=")
+        if sep:
+            if expert not in datasets:
+                raise ValueError(f"--logged {value}: {expert} is not a --dataset of this grid")
+            pairs[expert] = logged
+        elif "/" not in value:
+            pairs.update({d: f"{d.rsplit('/', 1)[0]}/{value}" for d in datasets if "/" in d})
+        else:
+            pairs.update(dict.fromkeys(datasets, value))
+    return pairs
+
+
 @app.command()
 def benchmark(
     dataset: Annotated[
@@ -49,7 +70,15 @@ def benchmark(
         typer.Option(
             "--algo",
             "-a",
-            help="iq, bc, bc-wd, valuedice, iq-online or valuedice-online (repeatable).",
+            help="iq, bc, bc-wd, valuedice, iq-online, valuedice-online; with --logged also "
+            "iq-logged, bc-logged, bc-wd-logged, demodice (repeatable).",
+        ),
+    ] = None,
+    logged: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Logged data for the learners that use logs: mixed-v0 (that dataset in each "
+            "--dataset's namespace), EXPERT=LOGGED, or one id for every dataset (repeatable).",
         ),
     ] = None,
     trajectories: Annotated[
@@ -125,6 +154,12 @@ def benchmark(
     if pool not in POOLS:
         raise typer.BadParameter(f"unknown pool {pool!r}; choose from {', '.join(POOLS)}")
     try:
+        logged_map = logged_datasets(list(logged or []), datasets)
+        for name in set(logged_map.values()):
+            resolve_data_path(name)
+    except (ValueError, FileNotFoundError) as err:
+        raise typer.BadParameter(str(err), param_hint="--logged") from err
+    try:
         options = read_choice(configs) if configs else None
         cells = make_grid(
             datasets,
@@ -139,6 +174,7 @@ def benchmark(
             pool=pool,
             eval_at=_int_list(eval_at, "eval-at") if eval_at else None,
             options=options,
+            logged=logged_map,
         )
     except (ValueError, OSError) as err:
         raise typer.BadParameter(str(err)) from err

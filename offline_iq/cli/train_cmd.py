@@ -12,14 +12,24 @@ import typer
 
 from offline_iq.cli.app import app, console
 from offline_iq.data import DatasetNotFoundError, load_minari
+from offline_iq.data.logged import check_logged
 from offline_iq.evaluation import evaluate_policy
-from offline_iq.learners import ALGORITHMS, ONLINE_ALGORITHMS, make_config, make_online_config
+from offline_iq.learners import (
+    ALGORITHMS,
+    LOGGED_ALGORITHMS,
+    LOGS_REQUIRED,
+    ONLINE_ALGORITHMS,
+    make_config,
+    make_logged_config,
+    make_online_config,
+)
 from offline_iq.training import (
     CHECKPOINT,
     ONLINE_WARMUP,
     STATE,
     RunState,
     load_checkpoint,
+    logged_training_data,
     replay_buffer,
     save_checkpoint,
     train_in_chunks,
@@ -63,6 +73,13 @@ def fit(
         str | None,
         typer.Option(help="Train online in this env (DATASET gives the demonstrations)."),
     ] = None,
+    logged: Annotated[
+        str | None,
+        typer.Option(
+            help="Logged (non-expert) dataset trained on beside the demonstrations: IQ-Learn "
+            "with its logged settings and the logs as policy rows, BC on both, DemoDICE."
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -87,19 +104,34 @@ def fit(
         raise typer.BadParameter(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
     if online and algo not in ONLINE_ALGORITHMS:
         raise typer.BadParameter("--online needs iq or valuedice (BC learns offline)")
+    if online and logged:
+        raise typer.BadParameter(
+            "--online and --logged do not go together: online, the agent's "
+            "own experience plays the part of the logs"
+        )
+    if logged and algo not in (*LOGGED_ALGORITHMS, *LOGS_REQUIRED):
+        uses = ", ".join((*LOGGED_ALGORITHMS, *LOGS_REQUIRED))
+        raise typer.BadParameter(f"--logged needs a learner that uses logs ({uses}), not {algo}")
+    if algo in LOGS_REQUIRED and not logged:
+        raise typer.BadParameter(f"{algo} learns from demonstrations plus logs: give --logged")
     try:
         data = load_minari(dataset, n_trajectories=demos, subsample=subsample, seed=seed)
+        logs = load_minari(logged) if logged else None
+        if logs is not None:
+            check_logged(data, logs)
     except (DatasetNotFoundError, ValueError) as err:
         raise typer.BadParameter(str(err)) from err
     name = f"{data.metadata.dataset_id.replace('/', '-')}__{algo}__n{demos or 'all'}__s{seed}"
     out = out or Path("runs") / name
     state, model = load_checkpoint(out, device)
-    if state is not None and (state.dataset != dataset or state.algo != algo):
-        raise typer.BadParameter(f"{out} holds a run of another dataset or algorithm")
+    if state is not None and (
+        state.dataset != dataset or state.algo != algo or state.logged != logged
+    ):
+        raise typer.BadParameter(f"{out} holds a run of another dataset, algorithm or logs")
     if state is None or model is None:
         overrides = parse_options(option or [])
-        model = _new_model(algo, data, online, overrides, device)
-        state = RunState(dataset, algo, demos, subsample, seed, online, overrides)
+        model = _new_model(algo, data, online, overrides, device, logs)
+        state = RunState(dataset, algo, demos, subsample, seed, online, overrides, logged=logged)
     else:
         console.print(f"resuming {out} at step {state.steps_done}")
     state = state.with_trained_episodes(np.unique(data.transitions.episode_ids).tolist())
@@ -109,6 +141,7 @@ def fit(
     d3rlpy.seed(seed + state.steps_done)
     env = data.metadata.make_env(eval_env=True) if data.metadata.env_spec else None
     train_env, buffer = None, None
+    train_data: Any = data if logs is None else logged_training_data(model, data, logs)
     if online:
         model.attach_demonstrations(data)
         train_env, env = _online_envs(online)
@@ -121,7 +154,7 @@ def fit(
         adapters.append(d3rlpy.logging.TensorboardAdapterFactory(root_dir=str(out / "tensorboard")))
     chunks = train_in_chunks(
         model,
-        data,
+        train_data,
         steps=steps,
         chunk=steps_per_epoch,
         done=state.steps_done,
@@ -146,10 +179,17 @@ def fit(
 
 
 def _new_model(
-    algo: str, data: Any, online: str | None, overrides: dict[str, Any], device: str
+    algo: str,
+    data: Any,
+    online: str | None,
+    overrides: dict[str, Any],
+    device: str,
+    logs: Any = None,
 ) -> Any:
-    make = make_online_config if online else make_config
     try:
+        if logs is not None:
+            return make_logged_config(algo, data, logs, **overrides).create(device=device)
+        make = make_online_config if online else make_config
         return make(algo, data, **overrides).create(device=device)
     except (TypeError, ValueError) as err:  # an unknown field name or value
         raise typer.BadParameter(f"bad --option for {algo}: {err}") from err

@@ -10,6 +10,7 @@ import torch
 from d3rlpy.dataclass_utils import asdict_as_float
 
 from offline_iq.algos.iq_loss import (
+    IQLoss,
     IQObjective,
     iq_loss,
     soft_value,
@@ -211,3 +212,34 @@ def test_reward_bound_and_the_absorbing_value_by_hand() -> None:
     assert y.flatten().tolist() == pytest.approx([0.45, 0.0, 0.0])
     _, y = clipped.implicit_reward(b["q"], b["next_v"], torch.zeros_like(b["terminals"]), None)
     assert y.flatten().tolist() == pytest.approx([0.45, 0.72, 0.72])
+
+
+@pytest.mark.parametrize("chi2_on_mixture", [False, True])
+@pytest.mark.parametrize("value_objective", ["value_expert", "value"])
+def test_logged_rows_never_enter_the_expert_terms(
+    chi2_on_mixture: bool, value_objective: str
+) -> None:
+    """Rows marked non-expert (logs, replay) leave -E_expert[phi(r)] and the logged expert
+    means untouched: no value of theirs changes them, and no gradient reaches them."""
+    objective = IQObjective(chi2_on_mixture=chi2_on_mixture, value_objective=value_objective)  # type: ignore[arg-type]
+    mask = torch.tensor([False, True, False, True])
+    generator = torch.Generator().manual_seed(0)
+
+    def loss(q: torch.Tensor, next_v: torch.Tensor) -> IQLoss:
+        return iq_loss(
+            objective, q=q, v=torch.zeros(4, 1), next_v=next_v,
+            terminals=torch.zeros(4, 1), is_expert=mask,
+        )  # fmt: skip
+
+    q = torch.randn(4, 1, generator=generator, requires_grad=True)
+    next_v = torch.randn(4, 1, generator=generator, requires_grad=True)
+    first = loss(q, next_v)
+    first.softq_loss.backward()
+    assert q.grad is not None and next_v.grad is not None
+    assert torch.all(q.grad[~mask] == 0) and torch.all(next_v.grad[~mask] == 0)
+    assert torch.all(q.grad[mask] != 0)
+    other = loss(
+        torch.where(mask[:, None], q, q + 100.0).detach(),
+        torch.where(mask[:, None], next_v, -next_v).detach(),
+    )
+    assert other.softq_loss == first.softq_loss and other.reward_expert == first.reward_expert
