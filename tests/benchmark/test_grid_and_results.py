@@ -18,6 +18,7 @@ from offline_iq.benchmark.runner import CellResult
 def fake_result(cell: Cell, final: float = 100.0, scaler: str = "clipped") -> CellResult:
     return CellResult(
         key=cell.key(), dataset=cell.dataset, algo=cell.algo, mode=cell.mode,
+        logged=cell.logged or "none",
         n_trajectories=cell.n_trajectories, subsample=cell.subsample, seed=cell.seed,
         steps=cell.steps, eval_episodes=cell.eval_episodes, scaler=scaler, pool=cell.pool,
         options="{}", config_id=cell.config_id or "abc", transitions=25,
