@@ -124,7 +124,7 @@ def collect(
     Logged (non-expert) data: `--policy medium --epsilon 0.3`, or `--policy medium
     --target-score 0.5` to calibrate epsilon; `--policy mixed --mix random=20,medium=20,expert=10`.
     Their seeds must avoid the other datasets of the environment, the reference seeds
-    (1,000,000+) and the benchmark's evaluation seeds (10,000-109,999): use e.g. --seed 200000.
+    (1,000,000+) and the benchmark's evaluation seeds (10,000-109,999): use e.g. --seed 400000.
     """
     from offline_iq.experts.collect import POLICY_KINDS, collect_dataset
 

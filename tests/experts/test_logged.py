@@ -18,7 +18,7 @@ from offline_iq.experts.collect import REFERENCE_SEED, collect_dataset
 from offline_iq.experts.controllers import make_expert, make_random_policy, rollout_returns
 from offline_iq.experts.logged import MediumPolicy, calibrate_epsilon, parse_mix
 
-LOGGED = ("cartpole", "acrobot", "lunarlander")  # shipped medium-v0 / mixed-v0
+LOGGED = ("cartpole", "acrobot", "lunarlander", "pendulum", "hopper", "halfcheetah")
 CARTPOLE_REF = (20.36, 500.0)  # cartpole/expert-v0's reference scores
 
 
