@@ -34,7 +34,7 @@ def test_collect_bad_policy_is_a_clear_error() -> None:
         app, ["collect", "CartPole-v1", "--dataset-id", "t/x-v0", "--policy", "greedy"]
     )
     assert result.exit_code != 0
-    assert "policy must be 'expert' or 'random'" in result.output
+    assert "policy must be one of expert, random, medium, mixed" in result.output
 
 
 def test_collect_unknown_env_is_a_clear_error() -> None:

@@ -3,12 +3,19 @@
 Rebuild with ``.venv/bin/python -m offline_iq.experts.shipped`` (about a minute or two on 2
 cores). Expert datasets use reset seeds 0..49, random datasets 100_000..100_049; reference scores
 come from 50 further episodes of each policy (see :mod:`offline_iq.experts.collect`).
+
+Logged datasets (``--kinds medium mixed``) exist for the environments with ``logged=True``:
+``medium-v0`` (the expert with epsilon-random actions, epsilon calibrated to a normalised score of
+0.5 on the reference seeds; reset seeds from 200_000) and ``mixed-v0`` (shuffled random, medium
+and expert episodes; reset seeds from 300_000, medium episodes with ``medium-v0``'s epsilon).
+Both reuse, after recomputing and checking them, the reference scores of ``expert-v0``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,52 +26,89 @@ from offline_iq.experts.collect import PolicyKind, collect_dataset
 __all__ = ["SHIPPED", "ShippedDataset", "build_shipped"]
 
 RANDOM_SEED = 100_000
+MEDIUM_SEED = 200_000
+MIXED_SEED = 300_000
+LOGGED_KINDS = ("medium", "mixed")
 
 
 @dataclasses.dataclass(frozen=True)
 class ShippedDataset:
-    """One environment's pair of shipped datasets: ``<name>/expert-v0`` and ``<name>/random-v0``."""
+    """One environment's shipped datasets: ``<name>/expert-v0``, ``<name>/random-v0`` and, with
+    ``logged``, ``<name>/medium-v0`` (``medium_episodes``) and ``<name>/mixed-v0`` (``mix``)."""
 
     name: str
     env_id: str
     env_kwargs: tuple[tuple[str, Any], ...] = ()
     episodes: int = 50
     expert_model: str | None = None  # a trained expert, relative to the repository root
+    logged: bool = False
+    medium_episodes: int = 50
+    mix: str = "random=20,medium=20,expert=10"
+    calibration_episodes: int = 20  # per bisection point (6 points), on the reference seeds
 
     def dataset_id(self, policy: PolicyKind) -> str:
-        """Return the Minari id ``<name>/<policy>-v0`` of the ``expert`` or ``random`` dataset."""
+        """Return the Minari id ``<name>/<policy>-v0`` of the dataset of that kind."""
         return f"{self.name}/{policy}-v0"
 
 
 SHIPPED: tuple[ShippedDataset, ...] = (
-    ShippedDataset("cartpole", "CartPole-v1"),
-    ShippedDataset("acrobot", "Acrobot-v1"),
+    ShippedDataset("cartpole", "CartPole-v1", logged=True),
+    ShippedDataset("acrobot", "Acrobot-v1", logged=True),
     ShippedDataset("mountaincar", "MountainCar-v0"),
-    ShippedDataset("pendulum", "Pendulum-v1"),
+    ShippedDataset("pendulum", "Pendulum-v1", logged=True),
     ShippedDataset("mountaincarcontinuous", "MountainCarContinuous-v0"),
-    ShippedDataset("lunarlander", "LunarLander-v3"),
+    ShippedDataset("lunarlander", "LunarLander-v3", logged=True),
     ShippedDataset("lunarlandercontinuous", "LunarLander-v3", (("continuous", True),)),
     # the paper's Figure 4 uses 30 demonstrations of a soft-optimal GridWorld expert
     ShippedDataset("gridworld", "offline_iq/GridWorld-v0", episodes=30),
     ShippedDataset("gridworld10x10", "offline_iq/GridWorld10x10-v0", episodes=30),
     # MuJoCo: SAC experts trained here with ``offline-iq train-expert`` (issue 6), 25 episodes
-    ShippedDataset("hopper", "Hopper-v5", episodes=25, expert_model="experts/Hopper-v5/best.d3"),
+    # logged MuJoCo data: 10 random + 10 medium + 5 expert; HalfCheetah's episodes all last 1000
+    # steps (0.2 MB each), so 15 medium and 6 + 6 + 3 mixed episodes keep each under 4 MB
     ShippedDataset(
-        "halfcheetah", "HalfCheetah-v5", episodes=25, expert_model="experts/HalfCheetah-v5/best.d3"
+        "hopper",
+        "Hopper-v5",
+        episodes=25,
+        expert_model="experts/Hopper-v5/best.d3",
+        logged=True,
+        medium_episodes=25,
+        mix="random=10,medium=10,expert=5",
+        calibration_episodes=10,
+    ),
+    ShippedDataset(
+        "halfcheetah",
+        "HalfCheetah-v5",
+        episodes=25,
+        expert_model="experts/HalfCheetah-v5/best.d3",
+        logged=True,
+        medium_episodes=15,
+        mix="random=6,medium=6,expert=3",
+        calibration_episodes=10,
     ),
 )
 
 
 def build_shipped(
-    root: Path | None = None, *, episodes: int | None = None, only: list[str] | None = None
+    root: Path | None = None,
+    *,
+    episodes: int | None = None,
+    only: list[str] | None = None,
+    kinds: tuple[str, ...] = ("expert", "random"),
 ) -> None:
-    """(Re)write every shipped dataset, or those whose name is in ``only``."""
+    """(Re)write every shipped dataset of the given ``kinds``, or those whose name is in ``only``.
+
+    ``kinds`` may hold ``expert``, ``random``, ``medium`` and ``mixed``; the logged kinds are
+    built for the environments with ``logged=True`` only, after their ``expert-v0``.
+    """
     root = shipped_datasets_dir() if root is None else root
     repo_root = shipped_datasets_dir().parent
     for spec in SHIPPED:
         if only and spec.name not in only:
             continue
+        model = None if spec.expert_model is None else repo_root / spec.expert_model
         for policy, seed in (("expert", 0), ("random", RANDOM_SEED)):
+            if policy not in kinds:
+                continue
             dataset_id = spec.dataset_id(policy)  # type: ignore[arg-type]
             target = root / dataset_id
             if target.exists():
@@ -77,8 +121,62 @@ def build_shipped(
                 seed=seed,
                 root=root,
                 env_kwargs=dict(spec.env_kwargs),
-                expert_model=(None if spec.expert_model is None else repo_root / spec.expert_model),
+                expert_model=model,
             )
+        if spec.logged:
+            build_logged(spec, root, kinds=kinds, episodes=episodes, expert_model=model)
+
+
+def build_logged(
+    spec: ShippedDataset,
+    root: Path,
+    *,
+    kinds: tuple[str, ...] = LOGGED_KINDS,
+    episodes: int | None = None,
+    expert_model: Path | None = None,
+) -> None:
+    """Write ``<name>/medium-v0`` and ``<name>/mixed-v0`` (those in ``kinds``) under ``root``."""
+    if "medium" in kinds:
+        dataset_id = spec.dataset_id("medium")
+        if (root / dataset_id).exists():
+            shutil.rmtree(root / dataset_id)
+        collect_dataset(
+            spec.env_id,
+            dataset_id=dataset_id,
+            n_episodes=episodes or spec.medium_episodes,
+            policy="medium",
+            seed=MEDIUM_SEED,
+            root=root,
+            env_kwargs=dict(spec.env_kwargs),
+            expert_model=expert_model,
+            target_score=0.5,
+            calibration_episodes=spec.calibration_episodes,
+            reference_dataset=spec.dataset_id("expert"),
+            verify_reference=True,
+        )
+    if "mixed" in kinds:
+        dataset_id = spec.dataset_id("mixed")
+        if (root / dataset_id).exists():
+            shutil.rmtree(root / dataset_id)
+        medium = root / spec.dataset_id("medium") / "data" / "metadata.json"
+        epsilon, notes = None, None
+        if medium.is_file():  # the medium episodes use medium-v0's calibrated epsilon
+            epsilon = json.loads(json.loads(medium.read_text())["offline_iq"])["epsilon"]
+            notes = {"epsilon_from": spec.dataset_id("medium")}
+        collect_dataset(
+            spec.env_id,
+            dataset_id=dataset_id,
+            policy="mixed",
+            mix=spec.mix,
+            seed=MIXED_SEED,
+            root=root,
+            env_kwargs=dict(spec.env_kwargs),
+            expert_model=expert_model,
+            epsilon=epsilon,
+            calibration_episodes=spec.calibration_episodes,
+            reference_dataset=spec.dataset_id("expert"),
+            notes=notes,
+        )
 
 
 def main() -> None:
@@ -87,8 +185,15 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--episodes", type=int, default=None)
     parser.add_argument("--only", nargs="*", default=None, help="names, e.g. cartpole acrobot")
+    parser.add_argument(
+        "--kinds",
+        nargs="*",
+        default=["expert", "random"],
+        choices=["expert", "random", *LOGGED_KINDS],
+        help="dataset kinds to (re)write (default: expert random)",
+    )
     args = parser.parse_args()
-    build_shipped(args.root, episodes=args.episodes, only=args.only)
+    build_shipped(args.root, episodes=args.episodes, only=args.only, kinds=tuple(args.kinds))
 
 
 if __name__ == "__main__":
