@@ -45,6 +45,7 @@ __all__ = [
     "BC_WEIGHT_DECAY",
     "LEARNER_OPTIONS",
     "config_digest",
+    "learner_name",
     "LOGGED_ALGORITHMS",
     "LOGS_REQUIRED",
     "ONLINE_ALGORITHMS",
@@ -93,6 +94,13 @@ def algorithm_names() -> list[str]:
         *(f"{name}{ONLINE_SUFFIX}" for name in ONLINE_ALGORITHMS),
         *(f"{name}{LOGGED_SUFFIX}" for name in LOGGED_ALGORITHMS),
     ]
+
+
+def learner_name(algo: str, mode: str) -> str:
+    """The inverse of :func:`parse_algorithm`: ``("iq", "logged")`` -> ``"iq-logged"``."""
+    if mode == "offline" or (mode == "logged" and algo in LOGS_REQUIRED):
+        return algo
+    return f"{algo}-{mode}"
 
 
 def parse_algorithm(name: str) -> tuple[str, str]:
@@ -149,12 +157,18 @@ def make_logged_config(
     """:func:`make_config` for demonstrations ``data`` plus ``logged`` data: the observation
     scaler is fitted to both (:func:`~offline_iq.data.logged.join_logged`), and IQ-Learn takes
     its ``LOGGED_SETTINGS`` (:meth:`~offline_iq.algos.iq_config.IQLearnConfigBase.for_logged`)
-    before ``overrides``."""
+    before ``overrides``, with the absorbing state for terminations where the demonstrations
+    never terminate (CartPole, Hopper: a logged termination is a failure) and without it where
+    they do (Acrobot, LunarLander: the expert's own episodes end at the goal), as
+    :func:`make_online_config` decides."""
     union = join_logged(data, logged)
     factory = _factory(name, union)
     settings: dict[str, Any] = {}
     if isinstance(factory, type) and issubclass(factory, IQLearnConfigBase):
         settings = {k: v for k, v in factory.LOGGED_SETTINGS.items() if k != "observation_scaler"}
+        # as online: a termination is a failure (the absorbing state) only where the
+        # demonstrations never terminate; where they do, it is their goal
+        settings["absorbing"] = not data.terminates
     return _make(name, union, scaler, False, {**settings, **overrides})
 
 

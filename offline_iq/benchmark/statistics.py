@@ -22,7 +22,7 @@ import pandas as pd
 from rliable import library as rly
 from rliable import metrics, plot_utils
 
-from offline_iq.learners import LOGS_REQUIRED
+from offline_iq.learners import learner_name
 from offline_iq.plotting import save_figure, subplots
 
 __all__ = [
@@ -60,7 +60,7 @@ def learner_names(frame: pd.DataFrame) -> pd.Series:
         (configs.groupby(["algo", "mode", *per_task])["config"].nunique() > 1).any()
     )
     names = [
-        (a if m == "offline" or (m == "logged" and a in LOGS_REQUIRED) else f"{a}-{m}")
+        learner_name(a, m)
         + (f" [{o}]" if several else "")
         + (f" {{{c}}}" if several_configs else "")
         for a, m, o, c in zip(pairs["algo"], pairs["mode"], pairs["scaler"], config, strict=True)

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from offline_iq.learners import learner_name
+
 __all__ = [
     "TUNING_GRIDS",
     "TUNING_SEEDS",
@@ -40,6 +42,15 @@ def _grid(**axes: tuple[Any, ...]) -> list[dict[str, Any]]:
     return combos
 
 
+# Where logged rows enter IQ-Learn's critic loss (``iq-logged``): in the chi2 penalty only (the
+# expert rows keep the value term: soft BC on the expert plus zero-reward Bellman consistency on
+# the logs, the online settings), or in the value term only (the penalty inside phi on expert
+# rows: the logs estimate (1 - gamma) E[V(s0)] from many episodes)
+LOGGED_FAMILIES: tuple[dict[str, Any], ...] = (
+    {"value_objective": "value_expert", "chi2_on_mixture": True},
+    {"value_objective": "value", "chi2_on_mixture": False},
+)
+
 # 8 configurations for IQ-Learn and BC with weight decay: learning rate x the learner's
 # regulariser x network size (d3rlpy's default 256x256 against the 64x64 the paper uses offline
 # on classic control). ValueDICE gets 4, at 64x64: its step costs about 4x IQ-Learn's on CPU
@@ -56,7 +67,26 @@ TUNING_GRIDS: dict[str, list[dict[str, Any]]] = {
         actor_learning_rate=(1e-4, 1e-5), nu_learning_rate=(1e-3, 1e-4), hidden_units=("64x64",)
     ),
     "bc": [{}],  # d3rlpy's bare default, the reference BC: never tuned
+    # with logged data (``offline-iq tune --logged``): where the logs enter IQ-Learn's loss
+    # (:data:`LOGGED_FAMILIES`) x temperature x learning rate; BC on the demonstrations and the
+    # logs with BC-with-weight-decay's grid
+    "iq-logged": [
+        {**family, **rest}
+        for family in LOGGED_FAMILIES
+        for rest in _grid(temperature=(0.01, 0.1), learning_rate=(1e-4, 3e-4))
+    ],
+    "bc-logged": _grid(
+        learning_rate=(1e-3, 3e-4), weight_decay=(1e-3, 1e-2), hidden_units=("256x256", "64x64")
+    ),
 }
+
+
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``algo`` replaced by the learner's name (``iq-logged`` beside ``iq``)."""
+    if "mode" not in frame.columns:
+        return frame
+    names = [learner_name(a, m) for a, m in zip(frame["algo"], frame["mode"], strict=True)]
+    return frame.assign(algo=names)
 
 
 def choose(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
@@ -65,7 +95,8 @@ def choose(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
     ``frame`` holds the tuning runs (``options`` as JSON); ties go to the earliest row.
     """
     means = (
-        frame.assign(order=range(len(frame)))
+        _named(frame)
+        .assign(order=range(len(frame)))
         .groupby(["dataset", "algo", "options"], sort=False)
         .agg(score=("final_normalized", "mean"), order=("order", "min"))
         .reset_index()
@@ -80,6 +111,7 @@ def choose(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
 def tuning_markdown(frame: pd.DataFrame) -> str:
     """Mean ± std normalised final score of every configuration, the chosen one marked."""
     choice = choose(frame)
+    frame = _named(frame)
     lines = []
     grouped = frame.groupby(["dataset", "algo", "options"], sort=False)["final_normalized"]
     table = grouped.agg(["mean", "std", "count"]).reset_index()

@@ -19,7 +19,7 @@ from offline_iq.benchmark.tuning import (
     write_choice,
 )
 from offline_iq.cli.app import app, console
-from offline_iq.cli.benchmark_cmd import _int_list
+from offline_iq.cli.benchmark_cmd import _int_list, logged_datasets
 
 
 def tuning_cells(
@@ -30,6 +30,7 @@ def tuning_cells(
     *,
     steps: int,
     eval_episodes: int,
+    logged: dict[str, str] | None = None,
 ) -> list[Cell]:
     """Every configuration of every learner's tuning grid, on the tuning pool, final eval only."""
     cells: list[Cell] = []
@@ -45,6 +46,7 @@ def tuning_cells(
                 pool="tuning",
                 eval_at=[steps],
                 options={d: {algo: options} for d in datasets},
+                logged=logged,
             )
     return cells
 
@@ -64,6 +66,10 @@ def tune(
     ] = ",".join(map(str, TUNING_SEEDS)),
     steps: Annotated[int, typer.Option(min=1, help="Gradient steps (the report's budget).")] = 5000,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Episodes per evaluation.")] = 10,
+    logged: Annotated[
+        list[str] | None,
+        typer.Option(help="Logged data of the learners that use logs (as for benchmark)."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Parallel cells.")] = 2,
     out: Annotated[Path, typer.Option(help="Folder of tuning.csv, tuning.md, choice.json.")] = Path(
         "runs/tuning"
@@ -79,6 +85,7 @@ def tune(
     if any(s < 0 for s in seed_list) or not seed_list:
         raise typer.BadParameter(f"seeds must be non-negative integers, got {seeds!r}")
     try:
+        logged_map = logged_datasets(list(logged or []), datasets)
         cells = tuning_cells(
             datasets,
             algos,
@@ -86,6 +93,7 @@ def tune(
             seed_list,
             steps=steps,
             eval_episodes=eval_episodes,
+            logged=logged_map,
         )
     except (ValueError, OSError) as err:
         raise typer.BadParameter(str(err)) from err
@@ -110,6 +118,7 @@ def tune(
         "trajectories": trajectories,
         "seeds": seed_list,
         "pool": "tuning",
+        "logged": logged_map,
         "steps": steps,
         "eval_episodes": eval_episodes,
         "rule": "highest mean final normalised score; ties to the first listed",
