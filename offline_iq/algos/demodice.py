@@ -89,8 +89,11 @@ class _DemoDICEConfigBase(LearnableConfig):
         disc_learning_rate: discriminator learning rate.
         disc_gp_weight: weight of the discriminator's gradient penalty on interpolates of
             expert and union state-action pairs (target norm 1; paper: 10).
-        nu_gp_weight: weight of :math:`\nu`'s gradient penalty on interpolates of initial and
-            union states (target norm 1; 0 turns it off).
+        nu_gp_weight: weight of :math:`\nu`'s gradient penalty on interpolates of union states
+            :math:`s` with their next states :math:`s'` and with initial states (target norm
+            1; 0 turns it off). Where next states are rarely some row's :math:`s` (sub-sampled
+            demonstrations), :math:`L(\nu)` is unbounded below (:math:`\nu(s') \to -\infty`)
+            and only this penalty holds :math:`\nu`; the default is too weak for that.
         max_weight: the policy's self-normalised weights are clipped at this value.
         observation_scaler: standardisation fitted on the expert data by default.
     """

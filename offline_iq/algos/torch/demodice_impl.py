@@ -218,7 +218,13 @@ class DemoDICEImplBase(QLearningAlgoImplBase):
         nu = nu_loss(values[2 * n :], adv, union, alpha=params.alpha, gamma=params.gamma)
         nu_gp = torch.zeros_like(nu.total)
         if params.nu_gp_weight > 0:
-            nu_gp = interpolation_gradient_penalty(mods.nu, initial, obs[drawn])
+            # union states against the states nu enters L with the other sign: their next
+            # states and initial states (without it nu(s') of a next state that is never a
+            # row's s can fall without bound)
+            states = obs[drawn]
+            nu_gp = interpolation_gradient_penalty(
+                mods.nu, torch.cat([states, states]), torch.cat([next_obs[drawn], initial])
+            )
         nu_total = nu.total + params.nu_gp_weight * nu_gp
         mods.nu_optim.zero_grad()
         nu_total.backward()
