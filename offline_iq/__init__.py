@@ -1,9 +1,14 @@
-"""offline_iq: imitation learning from logged Minari data (IQ-Learn, BC, ValueDICE on d3rlpy).
+"""offline_iq: imitation learning from logged Minari data (IQ-Learn, BC, ValueDICE, DemoDICE on
+d3rlpy).
 
 Importing the package sets torch to one CPU thread (see :mod:`offline_iq.runtime`).
 """
 
 from offline_iq.algos import (
+    DemoDICE,
+    DemoDICEConfig,
+    DiscreteDemoDICE,
+    DiscreteDemoDICEConfig,
     DiscreteIQLearn,
     DiscreteIQLearnConfig,
     DiscreteValueDICE,
@@ -39,6 +44,10 @@ __all__ = [
     "ValueDICEConfig",
     "DiscreteValueDICE",
     "DiscreteValueDICEConfig",
+    "DemoDICE",
+    "DemoDICEConfig",
+    "DiscreteDemoDICE",
+    "DiscreteDemoDICEConfig",
     # data
     "DatasetFormatError",
     "DatasetMetadata",

@@ -28,6 +28,8 @@ import d3rlpy
 from d3rlpy.base import LearnableConfig
 
 from offline_iq.algos import (
+    DemoDICEConfig,
+    DiscreteDemoDICEConfig,
     DiscreteIQLearnConfig,
     DiscreteValueDICEConfig,
     IQLearnConfig,
@@ -66,6 +68,7 @@ ALGORITHMS: dict[str, tuple[ConfigFactory, ConfigFactory]] = {
     "bc": (d3rlpy.algos.DiscreteBCConfig, d3rlpy.algos.BCConfig),
     "bc-wd": (d3rlpy.algos.DiscreteBCConfig, d3rlpy.algos.BCConfig),
     "valuedice": (DiscreteValueDICEConfig, ValueDICEConfig),
+    "demodice": (DiscreteDemoDICEConfig, DemoDICEConfig),
 }
 
 # Adam weight decay of ``bc-wd`` unless a tuning run (``offline-iq tune``) picks another; 1e-3 is

@@ -78,7 +78,7 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         (an :class:`~offline_iq.data.mixing.ExpertMixingReplayBuffer`)."""
         self._check_action_space(dataset.dataset_info.action_space, "the dataset")
         if self.needs_initial_observations:
-            self._initial_observations = initial_observations(dataset)
+            self._initial_observations = self._initial_observations_of(dataset)
         fit_observation_scaler(self._config.observation_scaler, dataset)
         fit_action_scaler(self._config.action_scaler, dataset)
         self._scaled_transitions = None
@@ -183,6 +183,11 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
                 f"{kind.get(found, str(found))} actions; use the "
                 f"{'continuous' if wanted == ActionSpace.DISCRETE else 'discrete'} variant"
             )
+
+    def _initial_observations_of(self, dataset: ReplayBufferBase) -> np.ndarray:
+        """The initial states ``fitter`` samples from: those of ``dataset``'s episodes (of its
+        policy rows when it mixes expert and policy rows)."""
+        return initial_observations(dataset)
 
     def _sample_initial(self, n: int) -> torch.Tensor:
         if self._initial_observations is None:

@@ -26,6 +26,12 @@ class Case:
     online: bool = True  # has fit_online with demonstrations
 
 
+# small networks keep the DemoDICE cases fast (three networks per learner)
+SMALL_DEMODICE: dict[str, Any] = {
+    f"{name}_encoder_factory": d3rlpy.models.VectorEncoderFactory([32])
+    for name in ("actor", "nu", "disc")
+}
+
 CASES = [
     Case(
         "discrete_iq",
@@ -69,6 +75,20 @@ CASES = [
         "Pendulum-v1",
     ),
     Case(
+        "discrete_demodice",
+        lambda: offline_iq.DiscreteDemoDICEConfig(batch_size=32, **SMALL_DEMODICE),
+        "cartpole/expert-v0",
+        "CartPole-v1",
+        online=False,
+    ),
+    Case(
+        "demodice",
+        lambda: offline_iq.DemoDICEConfig(batch_size=32, **SMALL_DEMODICE),
+        "pendulum/expert-v0",
+        "Pendulum-v1",
+        online=False,
+    ),
+    Case(
         "iq_w1_state_only",
         lambda: offline_iq.IQLearnConfig(
             batch_size=32, divergence="w1", state_only=True, temp_learning_rate=1e-4
@@ -108,11 +128,11 @@ def test_fit_predict_save_load(case: Case, tmp_path: Path) -> None:
     ):
         gp = (tmp_path / "logs" / "run" / "gp_loss.csv").read_text().splitlines()
         assert float(gp[-1].split(",")[-1]) > 0  # the Lipschitz penalty is active
-    metrics = (
-        ("objective", "gp_loss")
-        if "valuedice" in case.name
-        else ("loss", "reward_expert", "q_expert")
-    )
+    metrics: tuple[str, ...] = ("loss", "reward_expert", "q_expert")
+    if "valuedice" in case.name:
+        metrics = ("objective", "gp_loss")
+    elif "demodice" in case.name:
+        metrics = ("disc_loss", "nu_loss", "actor_loss", "reward_expert", "mean_weight")
     for metric in metrics:  # logged per step by d3rlpy's CSV logger
         assert (tmp_path / "logs" / "run" / f"{metric}.csv").is_file()
     if getattr(algo.config, "q_filter_bc_weight", 0.0) > 0:
@@ -167,6 +187,10 @@ def test_fit_online_mixes_expert_and_policy_rows(case: Case) -> None:
 
 def test_fit_online_requires_demonstrations(case: Case) -> None:
     algo = case.make_config().create(device="cpu:0")
+    if not case.online:  # an offline-only learner says so
+        with pytest.raises(NotImplementedError, match="learns offline"):
+            algo.fit_online(gym.make(case.env_id), n_steps=1)
+        return
     with pytest.raises(ValueError, match="attach_demonstrations"):
         algo.fit_online(gym.make(case.env_id), n_steps=1)
 
