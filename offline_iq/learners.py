@@ -86,7 +86,7 @@ ONLINE_SUFFIX = "-online"
 # the learners with a mode for demonstrations plus logged data (``<name>-logged``), and those
 # whose method is defined with logged data (they always take it)
 LOGGED_ALGORITHMS = ("iq", "bc", "bc-wd")
-LOGS_REQUIRED: tuple[str, ...] = ()
+LOGS_REQUIRED: tuple[str, ...] = ("demodice",)
 LOGGED_SUFFIX = "-logged"
 
 

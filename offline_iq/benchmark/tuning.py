@@ -75,6 +75,10 @@ TUNING_GRIDS: dict[str, list[dict[str, Any]]] = {
         for family in LOGGED_FAMILIES
         for rest in _grid(temperature=(0.01, 0.1), learning_rate=(1e-4, 3e-4))
     ],
+    # DemoDICE: the paper's alpha (0.05) and a larger one x nu's gradient penalty (1e-4, the
+    # default, and 10, which keeps nu bounded where sub-sampled expert states s' never appear
+    # as a row's s); 4 configurations, like ValueDICE
+    "demodice": _grid(alpha=(0.05, 0.5), nu_gp_weight=(1e-4, 10.0)),
     "bc-logged": _grid(
         learning_rate=(1e-3, 3e-4), weight_decay=(1e-3, 1e-2), hidden_units=("256x256", "64x64")
     ),
