@@ -74,3 +74,16 @@ def test_fit_with_logs_resumes_and_refuses_other_logs(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "is the expert dataset itself" in result.output
     result = runner.invoke(app, ["fit", *args, "--algo", "valuedice", "--logged", LOGS])
     assert result.exit_code != 0 and "needs a learner that uses logs" in result.output
+
+
+def test_logged_settings_value_terminations_by_the_demonstrations() -> None:
+    from offline_iq.data import load_minari
+    from offline_iq.learners import make_logged_config
+
+    cartpole = load_minari(CARTPOLE, n_trajectories=1)  # never terminates: failures only
+    config = make_logged_config("iq", cartpole, load_minari(LOGS))
+    assert config.absorbing and config.chi2_on_mixture
+    assert config.value_objective == "value_expert"
+    acrobot = load_minari("acrobot/expert-v0", n_trajectories=1)  # ends at its goal
+    assert not make_logged_config("iq", acrobot, load_minari("acrobot/random-v0")).absorbing
+    assert parse_algorithm("demodice") == ("demodice", "logged")
