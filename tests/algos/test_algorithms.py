@@ -89,6 +89,18 @@ CASES = [
         online=False,
     ),
     Case(
+        "discrete_iq_logged",  # iq-logged's settings; fit_mixed: see below
+        lambda: offline_iq.DiscreteIQLearnConfig.for_logged(batch_size=32, absorbing=True),
+        "cartpole/expert-v0",
+        "CartPole-v1",
+    ),
+    Case(
+        "iq_logged",
+        lambda: offline_iq.IQLearnConfig.for_logged(batch_size=32),
+        "pendulum/expert-v0",
+        "Pendulum-v1",
+    ),
+    Case(
         "iq_w1_state_only",
         lambda: offline_iq.IQLearnConfig(
             batch_size=32, divergence="w1", state_only=True, temp_learning_rate=1e-4
