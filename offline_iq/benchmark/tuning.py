@@ -77,8 +77,9 @@ TUNING_GRIDS: dict[str, list[dict[str, Any]]] = {
     ],
     # DemoDICE: the paper's alpha (0.05) and a larger one x nu's gradient penalty (1e-4, the
     # default, and 10, which keeps nu bounded where sub-sampled expert states s' never appear
-    # as a row's s); 4 configurations, like ValueDICE
-    "demodice": _grid(alpha=(0.05, 0.5), nu_gp_weight=(1e-4, 10.0)),
+    # as a row's s); 4 configurations at 64x64, like ValueDICE and for the same reason (three
+    # networks and a gradient penalty per step)
+    "demodice": _grid(alpha=(0.05, 0.5), nu_gp_weight=(1e-4, 10.0), hidden_units=("64x64",)),
     "bc-logged": _grid(
         learning_rate=(1e-3, 3e-4), weight_decay=(1e-3, 1e-2), hidden_units=("256x256", "64x64")
     ),
