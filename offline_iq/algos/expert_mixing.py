@@ -29,6 +29,7 @@ from offline_iq.algos.torch_batches import ExpertTorchMiniBatch, ScaledTransitio
 from offline_iq.data.buffer import ExpertReplayBuffer, IndexedTransitionMiniBatch
 from offline_iq.data.mixing import (
     ExpertMixingReplayBuffer,
+    MixedTransitionMiniBatch,
     episodes_terminate,
     initial_observations,
 )
@@ -44,14 +45,27 @@ TImpl = TypeVar("TImpl", bound=QLearningAlgoImplBase)
 TConfig = TypeVar("TConfig", bound=LearnableConfig)
 
 
+def _tensor_sources(dataset: ReplayBufferBase) -> tuple[ExpertReplayBuffer, ...] | None:
+    """The buffers whose rows a learner may gather from tensors: ``dataset`` itself, or the
+    policy and expert parts of a mixing buffer, when they are ExpertReplayBuffers."""
+    if isinstance(dataset, ExpertReplayBuffer):
+        return (dataset,)
+    if isinstance(dataset, ExpertMixingReplayBuffer) and all(
+        isinstance(part, ExpertReplayBuffer) for part in (dataset.policy, dataset.expert)
+    ):
+        return (dataset.policy, dataset.expert)
+    return None
+
+
 class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TConfig]):
     """``QLearningAlgoBase`` whose batches know expert rows from policy rows."""
 
     _demonstrations: ReplayBufferBase | None = None
     _initial_observations: np.ndarray | None = None
     # while ``fitter`` runs on an ExpertReplayBuffer: that buffer, and its rows as tensors
-    _tensor_source: ExpertReplayBuffer | None = None
-    _scaled_transitions: ScaledTransitions | None = None
+    # (on a mixing buffer of two ExpertReplayBuffers: both, policy rows first)
+    _tensor_source: tuple[ExpertReplayBuffer, ...] | None = None
+    _scaled_transitions: tuple[ScaledTransitions, ...] | None = None
 
     @property
     def demonstrations(self) -> ReplayBufferBase | None:
@@ -82,7 +96,7 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         fit_observation_scaler(self._config.observation_scaler, dataset)
         fit_action_scaler(self._config.action_scaler, dataset)
         self._scaled_transitions = None
-        self._tensor_source = dataset if isinstance(dataset, ExpertReplayBuffer) else None
+        self._tensor_source = _tensor_sources(dataset)
         try:
             yield from super().fitter(dataset, *args, **kwargs)
         finally:
@@ -133,21 +147,34 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         self, batch: TransitionMiniBatch, initial: torch.Tensor | None
     ) -> ExpertTorchMiniBatch:
         """``batch`` on the device, scaled; gathered from tensors when it holds rows of the
-        buffer ``fitter`` runs on (whose scalers are final by the first step)."""
-        source = self._tensor_source
+        buffer(s) ``fitter`` runs on (whose scalers are final by the first step): bit for bit
+        what d3rlpy's conversion gives (the scalers act row by row)."""
+        sources = self._tensor_source
+        parts: tuple[TransitionMiniBatch, ...] = (batch,)
+        if isinstance(batch, MixedTransitionMiniBatch) and batch.parts is not None:
+            parts = batch.parts
         if (
-            isinstance(batch, IndexedTransitionMiniBatch)
-            and source is not None
-            and (batch.source is source)
+            sources is None
+            or len(parts) != len(sources)
+            or not all(
+                isinstance(part, IndexedTransitionMiniBatch) and part.source is source
+                for part, source in zip(parts, sources, strict=True)
+            )
         ):
-            if self._scaled_transitions is None:
-                self._scaled_transitions = ScaledTransitions.build(
-                    source, self._config, self._device
-                )
-            return self._scaled_transitions.batch(batch, initial)
-        return ExpertTorchMiniBatch.from_transition_batch(
-            batch, self._config, self._device, initial
-        )
+            return ExpertTorchMiniBatch.from_transition_batch(
+                batch, self._config, self._device, initial
+            )
+        if self._scaled_transitions is None:
+            self._scaled_transitions = tuple(
+                ScaledTransitions.build(source, self._config, self._device) for source in sources
+            )
+        gathered = [
+            scaled.batch(part, initial)
+            for scaled, part in zip(self._scaled_transitions, parts, strict=True)
+        ]
+        if len(gathered) == 1:
+            return gathered[0]
+        return ExpertTorchMiniBatch.concatenate(gathered[0], gathered[1], batch)
 
     def _require_demonstrations(self, method: str) -> ReplayBufferBase:
         if self._demonstrations is None:

@@ -64,6 +64,27 @@ class ExpertTorchMiniBatch(TorchMiniBatch):
         fields = {field.name: getattr(base, field.name) for field in dataclasses.fields(base)}
         return cls(**fields, is_expert=is_expert, initial_observations=initial_observations)
 
+    @classmethod
+    def concatenate(
+        cls, policy: ExpertTorchMiniBatch, expert: ExpertTorchMiniBatch, numpy_batch: object
+    ) -> ExpertTorchMiniBatch:
+        """The rows of ``policy`` then those of ``expert``, the expert rows marked (what
+        :meth:`from_transition_batch` makes of the joined numpy batch ``numpy_batch``)."""
+        names = (
+            "observations", "actions", "rewards", "next_observations", "next_actions",
+            "returns_to_go", "terminals", "intervals",
+        )  # fmt: skip
+        rows = {name: torch.cat([getattr(policy, name), getattr(expert, name)]) for name in names}
+        mask = torch.zeros(rows["actions"].shape[0], dtype=torch.bool, device=policy.device)
+        mask[policy.actions.shape[0] :] = True
+        return cls(
+            **rows,
+            device=policy.device,
+            numpy_batch=numpy_batch,
+            is_expert=mask,
+            initial_observations=policy.initial_observations,
+        )
+
     def expert_mask(self) -> torch.Tensor:
         """Return the ``(B,)`` bool mask of expert rows (all ``True`` if ``is_expert`` is None)."""
         if self.is_expert is None:

@@ -37,6 +37,9 @@ class MixedTransitionMiniBatch(TransitionMiniBatch):
     """A d3rlpy mini-batch whose ``is_expert`` marks the expert rows (``(B,)`` bool)."""
 
     is_expert: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # the two batches it was joined from (policy rows first), kept for a learner that gathers
+    # rows from tensors (both are rows of an ExpertReplayBuffer then)
+    parts: tuple[TransitionMiniBatch, TransitionMiniBatch] | None = None
 
 
 def concat_batches(
@@ -58,6 +61,7 @@ def concat_batches(
         intervals=cat(policy.intervals, expert.intervals),
         transitions=[],
         is_expert=np.concatenate([np.zeros(n_policy, dtype=bool), np.ones(n_expert, dtype=bool)]),
+        parts=(policy, expert),
     )
 
 
