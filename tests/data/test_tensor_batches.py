@@ -114,3 +114,40 @@ def test_fitting_from_tensors_changes_no_number(
             a = getattr(fast.impl._modules, module).state_dict()
             b = getattr(slow.impl._modules, module).state_dict()
             assert all(torch.equal(a[k], b[k]) for k in a), module
+
+
+@pytest.mark.parametrize("name", ["iq", "demodice"])
+def test_mixed_batches_from_tensors_change_no_number(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expert rows plus logged rows (``fit_mixed``): gathered from both buffers' tensors, the
+    same numbers as d3rlpy's conversion of the joined numpy batch."""
+    from offline_iq.algos import expert_mixing
+    from offline_iq.learners import make_logged_config
+
+    expert = load_minari("cartpole/expert-v0", n_trajectories=1, subsample=20)
+    logs = load_minari("cartpole/random-v0")
+
+    def fit() -> tuple[Any, list[Any], list[bool]]:
+        d3rlpy.seed(0)
+        algo = make_logged_config(name, expert, logs, hidden_units="16").create(device="cpu:0")
+        algo.attach_demonstrations(expert)
+        used: list[bool] = []
+        history = algo.fit_mixed(
+            logs, n_steps=12, n_steps_per_epoch=6, show_progress=False,
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+            callback=lambda a, epoch, step: used.append(a._scaled_transitions is not None),
+        )  # fmt: skip
+        losses = [{k: v for k, v in m.items() if not k.startswith("time_")} for _, m in history]
+        return algo, losses, used
+
+    fast, fast_losses, fast_used = fit()
+    monkeypatch.setattr(expert_mixing, "_tensor_sources", lambda dataset: None)
+    slow, slow_losses, slow_used = fit()
+    assert all(fast_used) and not any(slow_used)
+    assert fast_losses == slow_losses
+    a, b = fast.impl._modules, slow.impl._modules
+    for module in ("q_funcs", "policy", "nu", "discriminator"):
+        if hasattr(a, module):
+            left, right = getattr(a, module).state_dict(), getattr(b, module).state_dict()
+            assert all(torch.equal(left[k], right[k]) for k in left), module
