@@ -83,7 +83,7 @@ def test_logged_settings_value_terminations_by_the_demonstrations() -> None:
     cartpole = load_minari(CARTPOLE, n_trajectories=1)  # never terminates: failures only
     config = make_logged_config("iq", cartpole, load_minari(LOGS))
     assert config.absorbing and config.chi2_on_mixture
-    assert config.value_objective == "value_expert"
+    assert config.value_objective == "value_expert" and config.temperature == 0.1
     acrobot = load_minari("acrobot/expert-v0", n_trajectories=1)  # ends at its goal
     assert not make_logged_config("iq", acrobot, load_minari("acrobot/random-v0")).absorbing
     assert parse_algorithm("demodice") == ("demodice", "logged")
