@@ -48,16 +48,27 @@ Task = tuple[str, int, int]
 def learner_names(frame: pd.DataFrame) -> pd.Series:
     """One name per learner: ``iq``, ``iq-online``, ``iq-logged``, ``demodice``;
     ``iq [clipped]`` where scalers differ;
-    ``iq {config}`` where one learner ran with several configurations on one task."""
+    ``iq {config}`` where one learner ran with several configurations on one task: several
+    chosen option sets, or two configurations for one seed. Settings a learner derives from
+    its seed's data (``iq-logged``'s absorbing state, on where the drawn demonstrations never
+    terminate) change the config digest from seed to seed, not the learner."""
     index = frame.index
     scaler = frame["scaler"] if "scaler" in frame.columns else pd.Series("", index=index)
     config = frame["config_id"] if "config_id" in frame.columns else pd.Series("", index=index)
+    options = frame["options"] if "options" in frame.columns else pd.Series("{}", index=index)
     pairs = pd.DataFrame({"algo": frame["algo"], "mode": frame["mode"], "scaler": scaler})
     several = bool((pairs.groupby(["algo", "mode"])["scaler"].nunique() > 1).any())
     per_task = [c for c in TASK if c in frame.columns]
-    configs = pairs.assign(config=config, **{c: frame[c] for c in per_task})
+    per_seed = ["seed"] if "seed" in frame.columns else []
+    configs = pairs.assign(
+        config=config,
+        options=options,
+        **{c: frame[c] for c in (*per_task, *per_seed)},
+    )
+    by_task = configs.groupby(["algo", "mode", *per_task])
+    by_seed = configs.groupby(["algo", "mode", *per_task, *per_seed])
     several_configs = bool(
-        (configs.groupby(["algo", "mode", *per_task])["config"].nunique() > 1).any()
+        (by_task["options"].nunique() > 1).any() or (by_seed["config"].nunique() > 1).any()
     )
     names = [
         learner_name(a, m)

@@ -135,3 +135,15 @@ def test_summarize_reports_on_an_existing_results_folder(tmp_path: Path) -> None
     assert (tmp_path / "profiles.png").is_file() and (tmp_path / "returns.png").is_file()
     missing = runner.invoke(app, ["summarize", str(tmp_path / "nowhere")])
     assert missing.exit_code != 0 and "no results file" in missing.output
+
+
+def test_settings_derived_from_each_seeds_data_do_not_split_a_learner() -> None:
+    from offline_iq.benchmark.statistics import learner_names
+
+    frame = _frame({"iq": np.zeros((4, 1))}).assign(mode="logged", options='{"t": 1}')
+    frame["config_id"] = ["a", "b", "a", "a"]  # seed 1 drew demonstrations that never end
+    assert set(learner_names(frame)) == {"iq-logged"}
+    twice = pd.concat([frame, frame.assign(config_id="c")])  # two configs for one seed
+    assert len(set(learner_names(twice))) > 1
+    chosen = frame.assign(options=['{"t": 1}', '{"t": 2}', '{"t": 1}', '{"t": 1}'])
+    assert len(set(learner_names(chosen))) > 1  # two chosen option sets on one task
