@@ -151,7 +151,7 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         what d3rlpy's conversion gives (the scalers act row by row)."""
         sources = self._tensor_source
         parts: tuple[TransitionMiniBatch, ...] = (batch,)
-        if isinstance(batch, MixedTransitionMiniBatch) and batch.parts is not None:
+        if isinstance(batch, MixedTransitionMiniBatch):
             parts = batch.parts
         if (
             sources is None

@@ -8,7 +8,8 @@ then ``n`` expert rows (IQ-Learn, sec. 5.1: half policy, half expert).
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,37 +33,70 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
 class MixedTransitionMiniBatch(TransitionMiniBatch):
-    """A d3rlpy mini-batch whose ``is_expert`` marks the expert rows (``(B,)`` bool)."""
+    """A d3rlpy mini-batch of the rows of ``policy`` then those of ``expert``; ``is_expert``
+    marks the expert rows (``(B,)`` bool).
 
-    is_expert: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=bool))
-    # the two batches it was joined from (policy rows first), kept for a learner that gathers
-    # rows from tensors (both are rows of an ExpertReplayBuffer then)
-    parts: tuple[TransitionMiniBatch, TransitionMiniBatch] | None = None
+    ``parts`` keeps the two batches; each array is joined when first read, so a learner that
+    gathers the rows of both parts from tensors (both are rows of an ExpertReplayBuffer then)
+    never builds the joined arrays.
+    """
+
+    def __init__(self, policy: TransitionMiniBatch, expert: TransitionMiniBatch) -> None:
+        # d3rlpy's batch is a frozen dataclass: set the attribute past its __setattr__
+        object.__setattr__(self, "parts", (policy, expert))
+
+    parts: tuple[TransitionMiniBatch, TransitionMiniBatch]
+    transitions: Sequence[Any] = ()
+
+    def _joined(self, name: str) -> np.ndarray:
+        policy, expert = self.parts
+        return np.concatenate(
+            [np.asarray(getattr(policy, name)), np.asarray(getattr(expert, name))]
+        )
+
+    @functools.cached_property
+    def observations(self) -> np.ndarray:
+        return self._joined("observations")
+
+    @functools.cached_property
+    def actions(self) -> np.ndarray:
+        return self._joined("actions")
+
+    @functools.cached_property
+    def rewards(self) -> np.ndarray:
+        return self._joined("rewards")
+
+    @functools.cached_property
+    def next_observations(self) -> np.ndarray:
+        return self._joined("next_observations")
+
+    @functools.cached_property
+    def next_actions(self) -> np.ndarray:
+        return self._joined("next_actions")
+
+    @functools.cached_property
+    def terminals(self) -> np.ndarray:
+        return self._joined("terminals")
+
+    @functools.cached_property
+    def intervals(self) -> np.ndarray:
+        return self._joined("intervals")
+
+    @functools.cached_property
+    def is_expert(self) -> np.ndarray:
+        policy, expert = self.parts
+        return np.concatenate([np.zeros(len(policy), dtype=bool), np.ones(len(expert), dtype=bool)])
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
 
 
 def concat_batches(
     policy: TransitionMiniBatch, expert: TransitionMiniBatch
 ) -> MixedTransitionMiniBatch:
     """Rows of ``policy`` then rows of ``expert`` as one batch, the expert rows marked."""
-
-    def cat(a: Any, b: Any) -> Any:
-        return np.concatenate([np.asarray(a), np.asarray(b)], axis=0)
-
-    n_policy, n_expert = len(policy.actions), len(expert.actions)
-    return MixedTransitionMiniBatch(
-        observations=cat(policy.observations, expert.observations),
-        actions=cat(policy.actions, expert.actions),
-        rewards=cat(policy.rewards, expert.rewards),
-        next_observations=cat(policy.next_observations, expert.next_observations),
-        next_actions=cat(policy.next_actions, expert.next_actions),
-        terminals=cat(policy.terminals, expert.terminals),
-        intervals=cat(policy.intervals, expert.intervals),
-        transitions=[],
-        is_expert=np.concatenate([np.zeros(n_policy, dtype=bool), np.ones(n_expert, dtype=bool)]),
-        parts=(policy, expert),
-    )
+    return MixedTransitionMiniBatch(policy, expert)
 
 
 def initial_observations(dataset: ReplayBufferBase) -> np.ndarray:
