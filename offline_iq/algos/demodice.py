@@ -228,6 +228,34 @@ class _DemoDICEBase(ExpertMixingAlgoBase[TImpl, TConfig], Generic[TImpl, TConfig
             )
         return initial_observations(dataset)
 
+    _impl_class: Any
+    _modules_class: Any
+
+    def _create_policy(self, observation_shape: Shape, action_size: int) -> nn.Module:
+        raise NotImplementedError
+
+    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
+        r"""Build the policy (:meth:`_create_policy`), :math:`\nu(s)`, the discriminator and
+        the impl."""
+        policy = self._create_policy(observation_shape, action_size)
+        nu, disc, (actor_optim, nu_optim, disc_optim) = self._create_critics(
+            observation_shape, action_size, policy
+        )
+        self._impl = self._impl_class(
+            observation_shape=observation_shape,
+            action_size=action_size,
+            modules=self._modules_class(
+                policy=policy,
+                nu=nu,
+                discriminator=disc,
+                actor_optim=actor_optim,
+                nu_optim=nu_optim,
+                disc_optim=disc_optim,
+            ),
+            params=self._config.params(),
+            device=self._device,
+        )
+
     def _create_critics(
         self, observation_shape: Shape, action_size: int, policy: nn.Module
     ) -> tuple[ValueFunction, Discriminator, tuple[OptimizerWrapper, ...]]:
@@ -257,32 +285,18 @@ class _DemoDICEBase(ExpertMixingAlgoBase[TImpl, TConfig], Generic[TImpl, TConfig
 class DemoDICE(_DemoDICEBase[ContinuousDemoDICEImpl, DemoDICEConfig]):
     """Continuous DemoDICE; see :class:`DemoDICEConfig`."""
 
-    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        r"""Build the squashed-Gaussian policy, :math:`\nu(s)`, the discriminator, the impl."""
-        policy = create_normal_policy(
+    _impl_class = ContinuousDemoDICEImpl
+    _modules_class = ContinuousDemoDICEModules
+
+    def _create_policy(self, observation_shape: Shape, action_size: int) -> nn.Module:
+        """The squashed-Gaussian policy."""
+        return create_normal_policy(
             observation_shape,
             action_size,
             self._config.actor_encoder_factory,
             device=self._device,
             enable_ddp=self._enable_ddp,
             min_logstd=MIN_LOGSTD,
-        )
-        nu, disc, (actor_optim, nu_optim, disc_optim) = self._create_critics(
-            observation_shape, action_size, policy
-        )
-        self._impl = ContinuousDemoDICEImpl(
-            observation_shape=observation_shape,
-            action_size=action_size,
-            modules=ContinuousDemoDICEModules(
-                policy=policy,
-                nu=nu,
-                discriminator=disc,
-                actor_optim=actor_optim,
-                nu_optim=nu_optim,
-                disc_optim=disc_optim,
-            ),
-            params=self._config.params(),
-            device=self._device,
         )
 
     def get_action_type(self) -> ActionSpace:
@@ -293,31 +307,17 @@ class DemoDICE(_DemoDICEBase[ContinuousDemoDICEImpl, DemoDICEConfig]):
 class DiscreteDemoDICE(_DemoDICEBase[DiscreteDemoDICEImpl, DiscreteDemoDICEConfig]):
     """Discrete DemoDICE; see :class:`DiscreteDemoDICEConfig`."""
 
-    def inner_create_impl(self, observation_shape: Shape, action_size: int) -> None:
-        r"""Build the categorical policy, :math:`\nu(s)`, the discriminator, the impl."""
-        policy = create_categorical_policy(
+    _impl_class = DiscreteDemoDICEImpl
+    _modules_class = DiscreteDemoDICEModules
+
+    def _create_policy(self, observation_shape: Shape, action_size: int) -> nn.Module:
+        """The categorical policy."""
+        return create_categorical_policy(
             observation_shape,
             action_size,
             self._config.actor_encoder_factory,
             device=self._device,
             enable_ddp=self._enable_ddp,
-        )
-        nu, disc, (actor_optim, nu_optim, disc_optim) = self._create_critics(
-            observation_shape, action_size, policy
-        )
-        self._impl = DiscreteDemoDICEImpl(
-            observation_shape=observation_shape,
-            action_size=action_size,
-            modules=DiscreteDemoDICEModules(
-                policy=policy,
-                nu=nu,
-                discriminator=disc,
-                actor_optim=actor_optim,
-                nu_optim=nu_optim,
-                disc_optim=disc_optim,
-            ),
-            params=self._config.params(),
-            device=self._device,
         )
 
     def get_action_type(self) -> ActionSpace:
