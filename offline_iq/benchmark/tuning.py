@@ -25,8 +25,10 @@ from offline_iq.learners import learner_name
 __all__ = [
     "TUNING_GRIDS",
     "TUNING_SEEDS",
+    "CONTINUOUS_GRIDS",
     "choose",
     "read_choice",
+    "tuning_grid",
     "tuning_markdown",
     "write_choice",
 ]
@@ -84,6 +86,37 @@ TUNING_GRIDS: dict[str, list[dict[str, Any]]] = {
         learning_rate=(1e-3, 3e-4), weight_decay=(1e-3, 1e-2), hidden_units=("256x256", "64x64")
     ),
 }
+
+
+# Continuous-action learners whose knobs are named differently: IQ-Learn has an actor and a critic
+# learning rate (the critic's is tuned, from its default 3e-4; the actor's stays 1e-3). Every
+# other learner (bc-wd, ValueDICE, DemoDICE, bc-logged) uses the same field names for both kinds.
+CONTINUOUS_GRIDS: dict[str, list[dict[str, Any]]] = {
+    "iq": _grid(
+        critic_learning_rate=(3e-4, 1e-4),
+        temperature=(0.01, 0.1),
+        hidden_units=("256x256", "64x64"),
+    ),
+    "iq-logged": [
+        {**family, **rest}
+        for family in LOGGED_FAMILIES
+        for rest in _grid(temperature=(0.01, 0.1), critic_learning_rate=(3e-4, 1e-4))
+    ],
+}
+
+
+def tuning_grid(algo: str, action_kind: str) -> list[dict[str, Any]]:
+    """The configurations tuned for learner ``algo`` on ``"discrete"`` or ``"continuous"`` actions.
+
+    Both kinds get grids of the same size, so every learner's budget is the same on every task.
+    """
+    if action_kind not in ("discrete", "continuous"):
+        raise ValueError(f"action_kind must be 'discrete' or 'continuous', got {action_kind!r}")
+    if algo not in TUNING_GRIDS:
+        raise ValueError(f"no tuning grid for {algo!r}; choose from {list(TUNING_GRIDS)}")
+    if action_kind == "continuous" and algo in CONTINUOUS_GRIDS:
+        return CONTINUOUS_GRIDS[algo]
+    return TUNING_GRIDS[algo]
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,11 +15,13 @@ from offline_iq.benchmark.tuning import (
     TUNING_GRIDS,
     TUNING_SEEDS,
     choose,
+    tuning_grid,
     tuning_markdown,
     write_choice,
 )
 from offline_iq.cli.app import app, console
 from offline_iq.cli.benchmark_cmd import _int_list, logged_datasets
+from offline_iq.data.catalog import dataset_action_kind
 
 
 def tuning_cells(
@@ -34,20 +36,22 @@ def tuning_cells(
 ) -> list[Cell]:
     """Every configuration of every learner's tuning grid, on the tuning pool, final eval only."""
     cells: list[Cell] = []
+    kinds = {d: dataset_action_kind(d) for d in datasets}
     for algo in algos:
-        for options in TUNING_GRIDS[algo]:
-            cells += make_grid(
-                datasets,
-                [algo],
-                trajectories,
-                seeds,
-                steps=steps,
-                eval_episodes=eval_episodes,
-                pool="tuning",
-                eval_at=[steps],
-                options={d: {algo: options} for d in datasets},
-                logged=logged,
-            )
+        for d in datasets:
+            for options in tuning_grid(algo, kinds[d]):
+                cells += make_grid(
+                    [d],
+                    [algo],
+                    trajectories,
+                    seeds,
+                    steps=steps,
+                    eval_episodes=eval_episodes,
+                    pool="tuning",
+                    eval_at=[steps],
+                    options={d: {algo: options}},
+                    logged=logged,
+                )
     return cells
 
 

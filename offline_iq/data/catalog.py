@@ -8,9 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from offline_iq.data.errors import DatasetFormatError
-from offline_iq.data.sources import find_dataset_ids, local_store, open_minari, shipped_datasets_dir
+from offline_iq.data.sources import (
+    find_dataset_ids,
+    local_store,
+    open_minari,
+    resolve_data_path,
+    shipped_datasets_dir,
+)
+from offline_iq.data.spaces import action_kind
 
-__all__ = ["DatasetSummary", "list_datasets", "summarize_dataset"]
+__all__ = ["DatasetSummary", "dataset_action_kind", "list_datasets", "summarize_dataset"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +34,11 @@ class DatasetSummary:
     ref_min_score: float | None
     ref_max_score: float | None
     path: str
+
+
+def dataset_action_kind(dataset: str | Path) -> str:
+    """``"discrete"`` or ``"continuous"``: the action space of a dataset id or path."""
+    return action_kind(open_minari(resolve_data_path(dataset)).action_space)
 
 
 def summarize_dataset(data_path: Path, source: str) -> DatasetSummary:

@@ -18,9 +18,10 @@ from offline_iq.benchmark.cells import (
 )
 from offline_iq.benchmark.results import LEGACY_FIELDS, ResultsStore
 from offline_iq.benchmark.runner import run_cell
-from offline_iq.benchmark.tuning import TUNING_GRIDS, choose, read_choice
+from offline_iq.benchmark.tuning import TUNING_GRIDS, choose, read_choice, tuning_grid
+from offline_iq.cli.tune_cmd import tuning_cells
 from offline_iq.data import load_minari
-from offline_iq.learners import config_digest, make_config
+from offline_iq.learners import config_digest, learner_name, make_config
 
 CARTPOLE = "cartpole/expert-v0"
 PENDULUM = "pendulum/expert-v0"
@@ -170,6 +171,25 @@ def test_tuning_picks_the_best_mean_and_ties_go_to_the_first() -> None:
         assert len(TUNING_GRIDS[algo]) == 8
         assert len({json.dumps(o, sort_keys=True) for o in TUNING_GRIDS[algo]}) == 8
     assert len(TUNING_GRIDS["valuedice"]) == 4  # a lighter budget, stated in the results
+
+
+def test_every_tuning_grid_builds_on_discrete_and_continuous_actions() -> None:
+    # each configuration resolves to its own config on both action kinds (continuous IQ-Learn
+    # names its learning rates differently); the budget is the same on both
+    logged = {CARTPOLE: "cartpole/mixed-v0", PENDULUM: "pendulum/mixed-v0"}
+    algos = list(TUNING_GRIDS)
+    cells = tuning_cells(
+        [CARTPOLE, PENDULUM], algos, [1], [100], steps=2, eval_episodes=1, logged=logged
+    )
+    for dataset, kind in ((CARTPOLE, "discrete"), (PENDULUM, "continuous")):
+        for algo in algos:
+            mine = [
+                c for c in cells if c.dataset == dataset and learner_name(c.algo, c.mode) == algo
+            ]
+            assert len(mine) == len(tuning_grid(algo, kind)) == len(TUNING_GRIDS[algo])
+            assert len({c.config_id for c in mine}) == len(mine), (dataset, algo)
+    with pytest.raises(ValueError, match="no tuning grid"):
+        tuning_grid("sac", "discrete")
 
 
 def test_read_choice_names_a_bad_file(tmp_path: Path) -> None:
