@@ -68,14 +68,33 @@ build(
 build(
     "notebooks/03_benchmark.ipynb",
     [
-        ("md", "# The benchmark: committed results, figures, and extending the grid"),
         (
-            "code",
-            'from pathlib import Path\nimport pandas as pd\nfrom offline_iq.benchmark.report import summarize, to_markdown, plot_results\n\nROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()\nframe = pd.read_csv(ROOT / "results" / "offline-v1" / "results.csv")\nprint(len(frame), "cells;", frame.seed.nunique(), "seeds")\nsummary = summarize(frame)\nprint(to_markdown(summary))',
+            "md",
+            "# The benchmark: committed results, their statistics, and extending the grid\n\n`results/offline-v2/` is the protocol's report on the four shipped discrete tasks: the paper's sub-sampling, 1/3/10 trajectories, seeds 0-9 on trajectories of the evaluation pool, each learner's configuration tuned on the tuning pool with seeds 100 and 101 (`PROTOCOL.md` there gives the commands). A cell's headline is its last evaluation (5,000 gradient steps), never its best one.",
         ),
         (
             "code",
-            'from IPython.display import Image\nImage(filename=str(plot_results(summary, Path("/tmp") / "offline_iq_returns.png")))',
+            'from pathlib import Path\nimport pandas as pd\nfrom offline_iq.benchmark.report import summarize, to_markdown, plot_results\nfrom offline_iq.benchmark.statistics import compare, iqm_markdown, verdict_markdown\n\nROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()\nframe = pd.read_csv(ROOT / "results" / "offline-v2" / "results.csv")\nprint(len(frame), "cells;", frame.seed.nunique(), "seeds;", sorted(frame.algo.unique()))\nsummary = summarize(frame)\nprint(to_markdown(summary))',
+        ),
+        (
+            "md",
+            "## Verdicts from intervals, not means\n\nrliable's stratified bootstrap gives the IQM of normalised scores with a 95% CI, and the probability of improvement P(IQ-Learn > X): \"better\" or \"worse\" only when its whole interval lies on one side of 0.5. Here at 1 trajectory, with 300 bootstrap replications to keep the cell quick (the committed `summary.md` uses 2,000).",
+        ),
+        (
+            "code",
+            'comparison = compare(frame[frame.n_trajectories == 1], reference="iq", reps=300, seed=0)\nprint(verdict_markdown(comparison))\nprint(iqm_markdown(comparison))',
+        ),
+        (
+            "md",
+            "Learning curves: every cell was evaluated at checkpoints fixed before the run (500, 1,000, 2,000 and 5,000 steps); mean ± std over seeds.",
+        ),
+        (
+            "code",
+            'from IPython.display import Image\nImage(filename=str(ROOT / "results" / "offline-v2" / "curves.png"))',
+        ),
+        (
+            "code",
+            'Image(filename=str(plot_results(summary, Path("/tmp") / "offline_iq_returns.png")))',
         ),
         (
             "md",
