@@ -57,6 +57,7 @@ __all__ = [
     "make_logged_config",
     "make_online_config",
     "parse_algorithm",
+    "absorbing_for",
     "parse_hidden_units",
 ]
 
@@ -127,15 +128,26 @@ def parse_algorithm(name: str) -> tuple[str, str]:
     return base, mode
 
 
+def absorbing_for(demonstrations: ExpertReplayBuffer) -> bool:
+    """Whether a learner trained on ``demonstrations`` should value terminations as failures.
+
+    The absorbing state (``absorbing=True``) bootstraps a policy's termination from a value
+    below any reachable one. That is right where the demonstrations never terminate (CartPole,
+    Hopper: episodes end by failure or the time limit) and wrong where the expert's own episodes
+    terminate (Acrobot, MountainCar, LunarLander: a termination is the goal), where the agent
+    would learn to avoid it (Acrobot: -500 with it, measured in ``results/logged-v1``). Online
+    and logged settings both decide by this rule.
+    """
+    return not demonstrations.terminates
+
+
 def make_online_config(
     name: str, data: ExpertReplayBuffer, *, scaler: str = "auto", **overrides: Any
 ) -> LearnableConfig:
     """:func:`make_config` with the learner's online settings (IQ-Learn's ``ONLINE_SETTINGS``).
 
-    The absorbing state values a policy's termination as a failure, so it is kept only where
-    the demonstrations never terminate (CartPole, Hopper: episodes end by failure or time
-    limit); where the expert's own episodes terminate (Acrobot, MountainCar, LunarLander reach
-    a goal) it is turned off unless ``absorbing`` is passed.
+    The absorbing state is kept only where :func:`absorbing_for` says so, unless ``absorbing``
+    is passed.
     """
     if name not in ONLINE_ALGORITHMS:
         raise ValueError(f"{name!r} has no online mode; choose from {', '.join(ONLINE_ALGORITHMS)}")
@@ -144,8 +156,8 @@ def make_online_config(
     if isinstance(factory, type) and issubclass(factory, IQLearnConfigBase):
         # the scaler is chosen below, as for every learner
         settings = {k: v for k, v in factory.ONLINE_SETTINGS.items() if k != "observation_scaler"}
-    if settings.get("absorbing") and data.terminates:
-        settings["absorbing"] = False
+    if settings.get("absorbing"):
+        settings["absorbing"] = absorbing_for(data)
     return _make(name, data, scaler, True, {**settings, **overrides})
 
 
@@ -160,18 +172,14 @@ def make_logged_config(
     """:func:`make_config` for demonstrations ``data`` plus ``logged`` data: the observation
     scaler is fitted to both (:func:`~offline_iq.data.logged.join_logged`), and IQ-Learn takes
     its ``LOGGED_SETTINGS`` (:meth:`~offline_iq.algos.iq_config.IQLearnConfigBase.for_logged`)
-    before ``overrides``, with the absorbing state for terminations where the demonstrations
-    never terminate (CartPole, Hopper: a logged termination is a failure) and without it where
-    they do (Acrobot, LunarLander: the expert's own episodes end at the goal), as
-    :func:`make_online_config` decides."""
+    before ``overrides``, with the absorbing state where :func:`absorbing_for` says so (a logged
+    termination is then a failure)."""
     union = join_logged(data, logged)
     factory = _factory(name, union)
     settings: dict[str, Any] = {}
     if isinstance(factory, type) and issubclass(factory, IQLearnConfigBase):
         settings = {k: v for k, v in factory.LOGGED_SETTINGS.items() if k != "observation_scaler"}
-        # as online: a termination is a failure (the absorbing state) only where the
-        # demonstrations never terminate; where they do, it is their goal
-        settings["absorbing"] = not data.terminates
+        settings["absorbing"] = absorbing_for(data)
     return _make(name, union, scaler, False, {**settings, **overrides})
 
 
