@@ -281,15 +281,23 @@ def apply_learner_options(config: Any, options: Mapping[str, Any]) -> Any:
 
 # fitted statistics: they follow from the data subset, which a cell's key already names
 _FITTED = ("mean", "std", "minimum", "maximum")
+# config fields added after results were published, with the default at which a learner trains
+# exactly as it did before the field existed (left out of config_digest at that default)
+_LATER_FIELDS: dict[str, Any] = {"logged_bc_weight": 0.0}
 
 
 def config_digest(config: Any) -> str:
     """Ten hex digits of SHA-256 over the fully resolved config: its class and every field
     (scalers, optimisers, encoders) as d3rlpy serialises them, without the observation
-    scaler's fitted statistics. Two configs that differ in any setting differ here."""
+    scaler's fitted statistics. Two configs that differ in any setting differ here. Fields
+    added after results were published (:data:`_LATER_FIELDS`) count only away from their
+    default, which trains exactly as before they existed, so published cells keep their keys."""
     record = json.loads(config.serialize())
     scaler = record.get("observation_scaler", {})
     scaler["params"] = {k: v for k, v in scaler.get("params", {}).items() if k not in _FITTED}
     record["__class__"] = type(config).__qualname__
+    for name, default in _LATER_FIELDS.items():
+        if name in record and record[name] == default:
+            del record[name]
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:10]

@@ -55,6 +55,11 @@ class IQLearnConfigBase(LearnableConfig):
             episodes end in failure (CartPole, Hopper); where the expert itself terminates at a
             goal (Acrobot) it teaches the agent to avoid the goal, and ``fit_online`` warns.
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
+        logged_bc_weight: weight :math:`\\lambda` of soft behaviour cloning on the policy rows,
+            :math:`\\lambda\\,\\mathbb{E}[V(s) - Q(s, a)]`: with logged data as policy rows
+            (``fit_mixed``), 1 counts each logged row as a demonstration, 0 (default) leaves
+            the logs to the :math:`\\chi^2` and value terms. Online it would clone the agent's
+            own replay, so keep it 0 there.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: standardisation fitted on the training data (online: on the
             demonstrations); ``None`` turns it off. Continuous IQ-Learn standardises plainly,
@@ -86,6 +91,7 @@ class IQLearnConfigBase(LearnableConfig):
     bounded_targets: bool = IQObjective.bounded_targets
     absorbing: bool = IQObjective.absorbing
     state_only: bool = IQObjective.state_only
+    logged_bc_weight: float = IQObjective.logged_bc_weight
     temperature: float = 0.01
 
     def __post_init__(self) -> None:

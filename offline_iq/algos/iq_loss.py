@@ -65,6 +65,7 @@ class IQObjective:
     bounded_targets: bool = False
     absorbing: bool = False
     state_only: bool = False
+    logged_bc_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.divergence not in DIVERGENCES:
@@ -75,6 +76,8 @@ class IQObjective:
             )
         if self.chi2_on_mixture and self.divergence != "chi2":
             raise ValueError("chi2_on_mixture requires divergence='chi2'")
+        if self.logged_bc_weight < 0:
+            raise ValueError(f"logged_bc_weight must be >= 0, got {self.logged_bc_weight}")
         for name in ("chi2_alpha", "tv_bound", "lipschitz"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -185,6 +188,7 @@ class IQLoss:
     gp_loss: torch.Tensor  # the Lipschitz gradient penalty before its weight (0 when unused)
     reward_expert: torch.Tensor  # mean recovered reward on expert rows (detached)
     reward_policy: torch.Tensor  # mean recovered reward on policy rows (detached, 0 if none)
+    logged_bc_loss: torch.Tensor  # logged_bc_weight * E_policy rows[V(s) - Q(s, a)] (0 if unused)
 
 
 LossT = TypeVar("LossT", bound=IQLoss)
@@ -238,7 +242,8 @@ def iq_loss(
         weights = torch.full_like(q, 1.0 / q.shape[1])
     softq_loss, chi2_loss = _divergence_terms(obj, reward, weights, mask)
     value_loss = _value_term(obj, v - y, mask, initial_v)
-    loss = softq_loss + value_loss + chi2_loss
+    logged_bc_loss = _logged_bc_term(obj, q, v, weights, mask)
+    loss = softq_loss + value_loss + chi2_loss + logged_bc_loss
     if gradient_penalty is not None:
         loss = loss + obj.gp_weight * gradient_penalty
     mean_reward = _weighted(reward, weights).sum(1).detach()
@@ -252,7 +257,30 @@ def iq_loss(
         gp_loss=gradient_penalty.detach() if gradient_penalty is not None else zero,
         reward_expert=expert_rows(mean_reward, mask).mean(),
         reward_policy=policy_rows.mean() if policy_rows.numel() else zero,
+        logged_bc_loss=logged_bc_loss,
     )
+
+
+def _logged_bc_term(
+    obj: IQObjective,
+    q: torch.Tensor,
+    v: torch.Tensor,
+    weights: torch.Tensor | None,
+    mask: torch.Tensor | None,
+) -> torch.Tensor:
+    r""":math:`\lambda\,\mathbb{E}_{\rho_U}[V(s) - Q(s, a)]` over the policy (logged) rows.
+
+    With logged data as the policy rows (``fit_mixed``), this is soft behaviour cloning of the
+    logs with weight :math:`\lambda` = ``logged_bc_weight``: :math:`V(s) - Q(s, a) =
+    -\alpha \log \pi_Q(a|s)` for the discrete softmax policy. It equals the expert rows' own
+    terms :math:`-r + V(s) - \gamma V(s')` (with ``value_expert``) on the logs, so
+    :math:`\lambda = 1` counts every logged row as a demonstration and 0 leaves the loss as it
+    was. Zero when the weight is 0 or the batch has no policy rows.
+    """
+    if obj.logged_bc_weight == 0.0 or mask is None or bool(mask.all()):
+        return torch.zeros((), device=q.device)
+    q_row = _weighted(q, weights).sum(1, keepdim=True)  # E_a[Q] for several actions per row
+    return obj.logged_bc_weight * (v - q_row)[~mask].mean()
 
 
 def _weighted(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:

@@ -216,3 +216,29 @@ def test_results_of_an_earlier_version_are_read_but_never_appended(tmp_path: Pat
     (cell,) = make_grid([CARTPOLE], ["bc"], [1], [0], steps=2, eval_episodes=1)
     with pytest.raises(ValueError, match="earlier version"):
         store.append(run_cell(cell))
+
+
+def test_published_cells_keep_their_keys() -> None:
+    # a field added later (logged_bc_weight) leaves the digest alone at its default, so the
+    # committed results of results/offline-v2 and results/logged-v1 are still found on resume
+    root = Path(__file__).resolve().parents[2] / "results"
+    for folder, algo, logged in (("offline-v2", "iq", None), ("logged-v1", "iq-logged", True)):
+        frame = pd.read_csv(root / folder / "results.csv")
+        name = algo.removesuffix("-logged")
+        rows = frame[(frame.dataset == CARTPOLE) & (frame.algo == name) & (frame.seed == 0)]
+        if logged:
+            rows = rows[rows["logged"] != "none"]
+        row = rows[rows.n_trajectories == 1].iloc[0]
+        (cell,) = make_grid(
+            [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
+            eval_at=[500, 1000, 2000, 5000], options={CARTPOLE: {algo: json.loads(row.options)}},
+            logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
+        )  # fmt: skip
+        assert cell.key() == row.key, folder
+        changed = make_grid(
+            [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
+            eval_at=[500, 1000, 2000, 5000],
+            options={CARTPOLE: {algo: {**json.loads(row.options), "logged_bc_weight": 0.5}}},
+            logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
+        )  # fmt: skip
+        assert changed[0].key() != row.key
