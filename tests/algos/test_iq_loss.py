@@ -251,8 +251,8 @@ def test_logged_bc_weight_by_hand() -> None:
     v = torch.tensor([[1.5], [2.5], [1.0], [2.0]])
     mask = torch.tensor([True, True, False, False])
     common = dict(q=q, v=v, next_v=torch.zeros(4, 1), terminals=torch.zeros(4, 1), is_expert=mask)
-    plain = iq_loss(IQObjective(chi2_on_mixture=True), **common)  # type: ignore[arg-type]
-    cloned = iq_loss(IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5), **common)  # type: ignore[arg-type]
+    plain = iq_loss(IQObjective(chi2_on_mixture=True), **common)
+    cloned = iq_loss(IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5), **common)
     # logged rows: V - Q = 0.5 and -1.0, mean -0.25, times 0.5
     assert plain.logged_bc_loss.item() == 0.0
     assert cloned.logged_bc_loss.item() == pytest.approx(-0.125)
@@ -262,8 +262,8 @@ def test_logged_bc_weight_by_hand() -> None:
     assert q.grad.reshape(-1).tolist() == pytest.approx([0.0, 0.0, -0.25, -0.25])
     # on a logged row it is the expert rows' linear terms -r + V(s) - gamma V(s'), with
     # r = Q - gamma V(s'): V(s') cancels, so the next values never change it
-    moved = iq_loss(IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5),
-                    **{**common, "next_v": torch.tensor([[0.3], [0.1], [0.7], [-0.2]])})  # type: ignore[arg-type]  # fmt: skip
+    next_v = torch.tensor([[0.3], [0.1], [0.7], [-0.2]])
+    moved = iq_loss(IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5), **{**common, "next_v": next_v})  # fmt: skip
     assert moved.logged_bc_loss.item() == pytest.approx(-0.125)
     assert moved.chi2_loss.item() != cloned.chi2_loss.item()  # the next values did matter there
     with pytest.raises(ValueError, match="logged_bc_weight must be >= 0"):
