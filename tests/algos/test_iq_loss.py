@@ -263,7 +263,8 @@ def test_logged_bc_weight_by_hand() -> None:
     # on a logged row it is the expert rows' linear terms -r + V(s) - gamma V(s'), with
     # r = Q - gamma V(s'): V(s') cancels, so the next values never change it
     next_v = torch.tensor([[0.3], [0.1], [0.7], [-0.2]])
-    moved = iq_loss(IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5), **{**common, "next_v": next_v})  # fmt: skip
+    objective = IQObjective(chi2_on_mixture=True, logged_bc_weight=0.5)
+    moved = iq_loss(objective, **{**common, "next_v": next_v})
     assert moved.logged_bc_loss.item() == pytest.approx(-0.125)
     assert moved.chi2_loss.item() != cloned.chi2_loss.item()  # the next values did matter there
     with pytest.raises(ValueError, match="logged_bc_weight must be >= 0"):
