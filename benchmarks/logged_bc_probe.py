@@ -35,7 +35,8 @@ def main() -> None:
     result = run_cell(cell)
     print(
         f"{args.task} {args.algo} {options} seed {args.seed}: "
-        f"normalised {result.final_normalized:.2f} (curve {result.eval_normalized}; {time.time() - start:.0f} s)"
+        f"normalised {result.final_normalized:.2f} "
+        f"(curve {result.eval_normalized}; {time.time() - start:.0f} s)"
     )
 
 
