@@ -192,6 +192,12 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
                 "the goal; pass absorbing=False",
                 stacklevel=3,
             )
+        if getattr(self._config, "logged_bc_weight", 0.0) > 0:
+            warnings.warn(
+                "logged_bc_weight clones the policy rows, which online are the agent's own "
+                "replay: it is meant for fit_mixed with logged data; pass logged_bc_weight=0",
+                stacklevel=3,
+            )
         scaler = self._config.observation_scaler
         if isinstance(scaler, ClippedStandardObservationScaler) and scaler.clip is not None:
             warnings.warn(

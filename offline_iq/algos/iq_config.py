@@ -58,8 +58,10 @@ class IQLearnConfigBase(LearnableConfig):
         logged_bc_weight: weight :math:`\\lambda` of soft behaviour cloning on the policy rows,
             :math:`\\lambda\\,\\mathbb{E}[V(s) - Q(s, a)]`: with logged data as policy rows
             (``fit_mixed``), 1 counts each logged row as a demonstration, 0 (default) leaves
-            the logs to the :math:`\\chi^2` and value terms. Online it would clone the agent's
-            own replay, so keep it 0 there.
+            the logs to the :math:`\\chi^2` and value terms. Continuous IQ-Learn clones
+            indirectly (the critic ranks the logged action above the actor's; the actor follows).
+            Offline ``fit`` has no policy rows (no effect); online it would clone the agent's own
+            replay (``fit_online`` warns); ``state_only`` refuses it.
         temperature: entropy temperature :math:`\\alpha` of the soft value / policy.
         observation_scaler: standardisation fitted on the training data (online: on the
             demonstrations); ``None`` turns it off. Continuous IQ-Learn standardises plainly,

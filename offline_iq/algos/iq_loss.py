@@ -23,6 +23,7 @@ expert rows plus the squared-reward penalty on expert and policy rows).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal, TypeVar, get_args
 
 import torch
@@ -76,8 +77,12 @@ class IQObjective:
             )
         if self.chi2_on_mixture and self.divergence != "chi2":
             raise ValueError("chi2_on_mixture requires divergence='chi2'")
-        if self.logged_bc_weight < 0:
+        if not (math.isfinite(self.logged_bc_weight) and self.logged_bc_weight >= 0):
             raise ValueError(f"logged_bc_weight must be >= 0, got {self.logged_bc_weight}")
+        if self.state_only and self.logged_bc_weight > 0:
+            raise ValueError(
+                "logged_bc_weight needs the logged actions: it does nothing with state_only=True"
+            )
         for name in ("chi2_alpha", "tv_bound", "lipschitz"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -272,14 +277,17 @@ def _logged_bc_term(
 
     With logged data as the policy rows (``fit_mixed``), this is soft behaviour cloning of the
     logs with weight :math:`\lambda` = ``logged_bc_weight``: :math:`V(s) - Q(s, a) =
-    -\alpha \log \pi_Q(a|s)` for the discrete softmax policy. It equals the expert rows' own
-    terms :math:`-r + V(s) - \gamma V(s')` (with ``value_expert``) on the logs, so
-    :math:`\lambda = 1` counts every logged row as a demonstration and 0 leaves the loss as it
-    was. Zero when the weight is 0 or the batch has no policy rows.
+    -\alpha \log \pi_Q(a|s)` for the discrete softmax policy. For continuous IQ-Learn,
+    :math:`V(s)` comes from the actor's samples, so the term raises the logged action's Q above
+    the actor's and the actor follows through its own loss: cloning, but indirectly. It equals
+    the expert rows' own terms :math:`-r + V(s) - \gamma V(s')` (with ``value_expert``) on the
+    logs, so :math:`\lambda = 1` counts every logged row as a demonstration and 0 leaves the
+    loss as it was. Zero when the weight is 0 or the batch has no policy rows. (``state_only``,
+    whose ``q`` holds sampled actions, refuses a weight: cloning needs the logged action.)
     """
     if obj.logged_bc_weight == 0.0 or mask is None or bool(mask.all()):
         return torch.zeros((), device=q.device)
-    q_row = _weighted(q, weights).sum(1, keepdim=True)  # E_a[Q] for several actions per row
+    q_row = _weighted(q, weights).sum(1, keepdim=True)  # (B, 1): the taken action's Q
     return obj.logged_bc_weight * (v - q_row)[~mask].mean()
 
 

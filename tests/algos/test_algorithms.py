@@ -284,3 +284,16 @@ def test_absorbing_with_goal_reaching_demonstrations_warns() -> None:
             logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
             show_progress=False,
         )
+
+
+def test_logged_bc_weight_online_warns() -> None:
+    # online the policy rows are the agent's own replay: cloning them is not what the knob is for
+    algo = offline_iq.DiscreteIQLearnConfig.for_online(logged_bc_weight=0.5).create(device="cpu:0")
+    algo.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1))
+    with pytest.warns(UserWarning, match="pass logged_bc_weight=0"):
+        algo.fit_online(
+            gym.make("CartPole-v1"),
+            n_steps=2,
+            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+            show_progress=False,
+        )

@@ -267,5 +267,32 @@ def test_logged_bc_weight_by_hand() -> None:
     moved = iq_loss(objective, **{**common, "next_v": next_v})
     assert moved.logged_bc_loss.item() == pytest.approx(-0.125)
     assert moved.chi2_loss.item() != cloned.chi2_loss.item()  # the next values did matter there
-    with pytest.raises(ValueError, match="logged_bc_weight must be >= 0"):
-        IQObjective(logged_bc_weight=-1.0)
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="logged_bc_weight must be >= 0"):
+            IQObjective(logged_bc_weight=bad)
+    with pytest.raises(ValueError, match="does nothing with state_only"):
+        IQObjective(state_only=True, logged_bc_weight=0.5)
+
+
+def test_logged_bc_weight_is_soft_bc_of_the_logged_actions() -> None:
+    """With V the soft value of the discrete Q, the term's gradient on a logged row's Q values is
+    lambda (pi - onehot(a)) / n_logged: it raises the logged action's probability."""
+    alpha, weight = 0.5, 0.8
+    q_all = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.3, -0.2], [1.0, 1.5]], requires_grad=True)
+    actions = torch.tensor([1, 0, 0, 1])
+    mask = torch.tensor([True, True, False, False])
+    out = iq_loss(
+        IQObjective(chi2_on_mixture=True, logged_bc_weight=weight),
+        q=q_all.gather(1, actions[:, None]), v=soft_value(q_all, alpha),
+        next_v=torch.zeros(4, 1), terminals=torch.zeros(4, 1), is_expert=mask,
+    )  # fmt: skip
+    out.logged_bc_loss.backward()
+    pi = torch.softmax(q_all.detach() / alpha, dim=1)
+    onehot = torch.nn.functional.one_hot(actions, 2).float()
+    expected = weight * (pi - onehot) / 2
+    expected[mask] = 0.0
+    assert q_all.grad is not None
+    torch.testing.assert_close(q_all.grad, expected)
+    # and its value is lambda * mean over logged rows of -alpha log pi(a|s)
+    log_pi = torch.log(pi.gather(1, actions[:, None])).reshape(-1)
+    assert out.logged_bc_loss.item() == pytest.approx(weight * (-alpha * log_pi[2:]).mean().item())
