@@ -272,27 +272,25 @@ def test_for_online_applies_the_online_settings_then_overrides() -> None:
         offline_iq.DiscreteIQLearnConfig.for_online(actor_learning_rate=1e-3)  # no actor here
 
 
-def test_absorbing_with_goal_reaching_demonstrations_warns() -> None:
-    # the absorbing state values the agent's terminations as failures; Acrobot's expert ends
-    # its episodes by termination (the goal), so the agent would learn to avoid the goal
-    algo = offline_iq.DiscreteIQLearnConfig.for_online().create(device="cpu:0")
-    algo.attach_demonstrations(load_minari("acrobot/expert-v0", n_trajectories=1))
-    with pytest.warns(UserWarning, match="pass absorbing=False"):
+@pytest.mark.parametrize(
+    ("settings", "dataset", "env_id", "message"),
+    [
+        # the absorbing state values the agent's terminations as failures; Acrobot's expert ends
+        # its episodes by termination (the goal), so the agent would learn to avoid the goal
+        ({}, "acrobot/expert-v0", "Acrobot-v1", "pass absorbing=False"),
+        # online the policy rows are the agent's own replay: cloning them is not the knob's use
+        ({"logged_bc_weight": 0.5}, "cartpole/expert-v0", "CartPole-v1", "pass logged_bc_weight=0"),
+    ],
+    ids=["absorbing_with_goal_reaching_demonstrations", "logged_bc_weight_online"],
+)
+def test_online_settings_that_misfire_warn(
+    settings: dict[str, float], dataset: str, env_id: str, message: str
+) -> None:
+    algo = offline_iq.DiscreteIQLearnConfig.for_online(**settings).create(device="cpu:0")
+    algo.attach_demonstrations(load_minari(dataset, n_trajectories=1))
+    with pytest.warns(UserWarning, match=message):
         algo.fit_online(
-            gym.make("Acrobot-v1"),
-            n_steps=2,
-            logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-            show_progress=False,
-        )
-
-
-def test_logged_bc_weight_online_warns() -> None:
-    # online the policy rows are the agent's own replay: cloning them is not what the knob is for
-    algo = offline_iq.DiscreteIQLearnConfig.for_online(logged_bc_weight=0.5).create(device="cpu:0")
-    algo.attach_demonstrations(load_minari("cartpole/expert-v0", n_trajectories=1))
-    with pytest.warns(UserWarning, match="pass logged_bc_weight=0"):
-        algo.fit_online(
-            gym.make("CartPole-v1"),
+            gym.make(env_id),
             n_steps=2,
             logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
             show_progress=False,
