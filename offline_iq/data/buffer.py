@@ -115,7 +115,50 @@ class TransitionArrays:
         return int(self.observations.shape[0])
 
 
-class IndexedTransitionMiniBatch(TransitionMiniBatch):
+class LazyTransitionMiniBatch(TransitionMiniBatch):
+    """A d3rlpy mini-batch whose arrays are computed by :meth:`_field` when first read.
+
+    Subclasses hold what the arrays come from (rows of a buffer, two batches to join); a learner
+    that gathers those rows from tensors never builds the arrays, and any other reader sees an
+    ordinary d3rlpy batch.
+    """
+
+    transitions: Sequence[Any] = ()
+
+    def _field(self, name: str) -> np.ndarray:
+        """The batch's array ``name`` (a :class:`TransitionMiniBatch` field)."""
+        raise NotImplementedError
+
+    @functools.cached_property
+    def observations(self) -> np.ndarray:
+        return self._field("observations")
+
+    @functools.cached_property
+    def actions(self) -> np.ndarray:
+        return self._field("actions")
+
+    @functools.cached_property
+    def rewards(self) -> np.ndarray:
+        return self._field("rewards")
+
+    @functools.cached_property
+    def next_observations(self) -> np.ndarray:
+        return self._field("next_observations")
+
+    @functools.cached_property
+    def next_actions(self) -> np.ndarray:
+        return self._field("next_actions")
+
+    @functools.cached_property
+    def terminals(self) -> np.ndarray:
+        return self._field("terminals")
+
+    @functools.cached_property
+    def intervals(self) -> np.ndarray:
+        return self._field("intervals")
+
+
+class IndexedTransitionMiniBatch(LazyTransitionMiniBatch):
     """The d3rlpy mini-batch of rows ``indices`` of ``source``'s :attr:`~ExpertReplayBuffer.
     transitions`, whose arrays are gathered when first read.
 
@@ -131,38 +174,11 @@ class IndexedTransitionMiniBatch(TransitionMiniBatch):
 
     source: ExpertReplayBuffer
     indices: np.ndarray
-    transitions: Sequence[Any] = ()
 
-    def _rows(self, array: np.ndarray) -> np.ndarray:
-        return array[self.indices]
-
-    @functools.cached_property
-    def observations(self) -> np.ndarray:
-        return self._rows(self.source.transitions.observations)
-
-    @functools.cached_property
-    def actions(self) -> np.ndarray:
-        return self._rows(self.source.transitions.actions)
-
-    @functools.cached_property
-    def rewards(self) -> np.ndarray:
-        return self._rows(self.source.transitions.rewards)
-
-    @functools.cached_property
-    def next_observations(self) -> np.ndarray:
-        return self._rows(self.source.transitions.next_observations)
-
-    @functools.cached_property
-    def next_actions(self) -> np.ndarray:
-        return self._rows(self.source.transitions.next_actions)
-
-    @functools.cached_property
-    def terminals(self) -> np.ndarray:
-        return self._rows(self.source.transitions.terminals)
-
-    @functools.cached_property
-    def intervals(self) -> np.ndarray:
-        return np.ones((len(self.indices), 1), dtype=np.float32)
+    def _field(self, name: str) -> np.ndarray:
+        if name == "intervals":  # one step between a row and its next observation
+            return np.ones((len(self.indices), 1), dtype=np.float32)
+        return np.asarray(getattr(self.source.transitions, name))[self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)

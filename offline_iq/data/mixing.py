@@ -9,7 +9,6 @@ then ``n`` expert rows (IQ-Learn, sec. 5.1: half policy, half expert).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from d3rlpy.dataset import (
     TransitionPickerProtocol,
 )
 
-from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.buffer import ExpertReplayBuffer, LazyTransitionMiniBatch
 
 __all__ = [
     "ExpertMixingReplayBuffer",
@@ -33,7 +32,7 @@ __all__ = [
 ]
 
 
-class MixedTransitionMiniBatch(TransitionMiniBatch):
+class MixedTransitionMiniBatch(LazyTransitionMiniBatch):
     """A d3rlpy mini-batch of the rows of ``policy`` then those of ``expert``; ``is_expert``
     marks the expert rows (``(B,)`` bool).
 
@@ -47,41 +46,12 @@ class MixedTransitionMiniBatch(TransitionMiniBatch):
         object.__setattr__(self, "parts", (policy, expert))
 
     parts: tuple[TransitionMiniBatch, TransitionMiniBatch]
-    transitions: Sequence[Any] = ()
 
-    def _joined(self, name: str) -> np.ndarray:
+    def _field(self, name: str) -> np.ndarray:
         policy, expert = self.parts
         return np.concatenate(
             [np.asarray(getattr(policy, name)), np.asarray(getattr(expert, name))]
         )
-
-    @functools.cached_property
-    def observations(self) -> np.ndarray:
-        return self._joined("observations")
-
-    @functools.cached_property
-    def actions(self) -> np.ndarray:
-        return self._joined("actions")
-
-    @functools.cached_property
-    def rewards(self) -> np.ndarray:
-        return self._joined("rewards")
-
-    @functools.cached_property
-    def next_observations(self) -> np.ndarray:
-        return self._joined("next_observations")
-
-    @functools.cached_property
-    def next_actions(self) -> np.ndarray:
-        return self._joined("next_actions")
-
-    @functools.cached_property
-    def terminals(self) -> np.ndarray:
-        return self._joined("terminals")
-
-    @functools.cached_property
-    def intervals(self) -> np.ndarray:
-        return self._joined("intervals")
 
     @functools.cached_property
     def is_expert(self) -> np.ndarray:
