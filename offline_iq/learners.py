@@ -283,7 +283,7 @@ def apply_learner_options(config: Any, options: Mapping[str, Any]) -> Any:
 _FITTED = ("mean", "std", "minimum", "maximum")
 # config fields added after results were published, with the default at which a learner trains
 # exactly as it did before the field existed (left out of config_digest at that default)
-_LATER_FIELDS: dict[str, Any] = {"logged_bc_weight": 0.0}
+_LATER_FIELDS: dict[str, Any] = {"logged_bc_weight": 0.0, "policy_averaging": 0.0}
 
 
 def config_digest(config: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -71,6 +72,13 @@ class IQLearnConfig(IQLearnConfigBase):
             down (a near-deterministic actor sits at the bottom of that dip while the critic
             rates the expert action higher). Ignored with ``state_only`` (it needs the expert's
             actions). Offline MuJoCo and Pendulum figures with and without it: ``results/``.
+        policy_averaging: rate :math:`\beta` of an exponential moving average of the actor's
+            weights, :math:`\bar\phi \leftarrow (1 - \beta) \bar\phi + \beta \phi` after
+            every actor step; ``predict``, ``save_policy`` and evaluation then act with
+            :math:`\pi_{\bar\phi}`, while exploration, :math:`V^\pi` and the actor loss keep the
+            last iterate :math:`\pi_\phi`. IQ-Learn is a saddle-point problem in
+            :math:`(Q, \pi)`, whose last iterate can circle the solution; the average does not
+            take part in the game. ``0`` (default) acts with the last iterate.
     """
 
     # the paper's online settings (sec. 5.1, 7; MuJoCo actor learning rate 3e-5, its actor)
@@ -100,12 +108,15 @@ class IQLearnConfig(IQLearnConfigBase):
     use_target_network: bool = True
     actor_q_reduction: Literal["min", "mean"] = "min"
     q_filter_bc_weight: float = 1.0
+    policy_averaging: float = 0.0
     action_scaler: ActionScaler | None = min_max_action_field()
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.q_filter_bc_weight < 0:
             raise ValueError(f"q_filter_bc_weight must be >= 0, got {self.q_filter_bc_weight}")
+        if not 0.0 <= self.policy_averaging <= 1.0:
+            raise ValueError(f"policy_averaging must be in [0, 1], got {self.policy_averaging}")
         if self.n_value_samples < 1:
             raise ValueError(f"n_value_samples must be >= 1, got {self.n_value_samples}")
 
@@ -153,8 +164,13 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             temp_optim = cfg.temp_optim_factory.create(
                 log_temp.named_modules(), lr=cfg.temp_learning_rate, compiled=self.compiled
             )
+        averaged_policy = None
+        if cfg.policy_averaging > 0:
+            averaged_policy = copy.deepcopy(policy)
+            averaged_policy.requires_grad_(False)
         modules = IQLearnModules(
             policy=policy,
+            averaged_policy=averaged_policy,
             q_funcs=q_funcs,
             targ_q_funcs=targ_q_funcs,
             log_temp=log_temp,
@@ -179,6 +195,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             actor_q_reduction=cfg.actor_q_reduction,
             # state-only imitation never sees expert actions, so nothing to clone
             q_filter_bc_weight=0.0 if cfg.state_only else cfg.q_filter_bc_weight,
+            policy_averaging=cfg.policy_averaging,
             device=self._device,
         )
 

@@ -51,6 +51,12 @@ CASES = [
         "iq", lambda: offline_iq.IQLearnConfig(batch_size=32), "pendulum/expert-v0", "Pendulum-v1"
     ),
     Case(
+        "iq_policy_averaging",  # predict, save/load and the TorchScript export act with the average
+        lambda: offline_iq.IQLearnConfig.for_online(batch_size=32, policy_averaging=0.1),
+        "pendulum/expert-v0",
+        "Pendulum-v1",
+    ),
+    Case(
         "iq_paper_actor",  # no Q-filtered behaviour cloning
         lambda: offline_iq.IQLearnConfig(batch_size=32, q_filter_bc_weight=0.0),
         "pendulum/expert-v0",

@@ -30,6 +30,7 @@ __all__ = [
 @dataclasses.dataclass(frozen=True)
 class IQLearnModules(Modules):
     policy: NormalPolicy
+    averaged_policy: NormalPolicy | None
     q_funcs: nn.ModuleList
     targ_q_funcs: nn.ModuleList
     log_temp: Parameter

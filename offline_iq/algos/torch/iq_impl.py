@@ -69,6 +69,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         n_value_samples: int,
         actor_q_reduction: str = "min",
         q_filter_bc_weight: float = 0.0,
+        policy_averaging: float = 0.0,
         target_entropy: float | None = None,
         device: str,
     ) -> None:
@@ -90,6 +91,13 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
         self._critic_weights = list(modules.q_funcs.parameters())
         self._target_weights = list(modules.targ_q_funcs.parameters())
+        if (modules.averaged_policy is None) != (policy_averaging == 0):
+            raise ValueError("an averaged policy needs policy_averaging > 0, and the reverse")
+        self._policy_averaging = policy_averaging
+        self._policy_weights = list(modules.policy.parameters())
+        self._averaged_weights = (
+            [] if modules.averaged_policy is None else list(modules.averaged_policy.parameters())
+        )
 
     @property
     def temperature(self) -> torch.Tensor:
@@ -289,6 +297,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         mods.critic_optim.step()
 
         actor_loss = self._update_actor(batch, samples)
+        if self._averaged_weights:
+            polyak_update(self._averaged_weights, self._policy_weights, self._policy_averaging)
         if self._use_target_network:
             polyak_update(self._target_weights, self._critic_weights, self._tau)
         return as_floats(critic_loss, actor_loss)
@@ -327,8 +337,15 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             entropy=-log_prob.detach().mean(),
         )
 
+    @property
+    def acting_policy(self) -> Policy:
+        """The policy ``predict`` acts with: the averaged one if the learner keeps it
+        (``policy_averaging``), else the last iterate."""
+        averaged = self._modules.averaged_policy
+        return self._modules.policy if averaged is None else averaged
+
     def inner_predict_best_action(self, x: TorchObservation) -> torch.Tensor:
-        return torch.tanh(self._modules.policy(x).mu)
+        return torch.tanh(self.acting_policy(x).mu)
 
     def inner_sample_action(self, x: TorchObservation) -> torch.Tensor:
         return build_squashed_gaussian_distribution(self._modules.policy(x)).sample()
