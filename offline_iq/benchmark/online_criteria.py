@@ -24,7 +24,9 @@ class CurveVerdict:
     never). ``worst_after``: the lowest fraction of the expert among the evaluations of the
     ``hold`` steps after it (``None`` if none was made). ``held``: ``True`` / ``False`` once the
     curve runs ``hold`` steps past ``reached_at``; ``None`` while it is shorter or never reached.
-    ``final``: the last evaluation as a fraction of the expert.
+    ``final``: the last evaluation as a fraction of the expert. ``dips`` of the
+    ``window_evaluations`` evaluations in the window fell below ``floor`` (a finer measure than
+    ``held`` for comparing curves that all fail it).
     """
 
     reached_at: int | None
@@ -32,6 +34,8 @@ class CurveVerdict:
     held: bool | None
     final: float
     passes_final: bool
+    dips: int = 0
+    window_evaluations: int = 0
 
     @property
     def passes(self) -> bool:
@@ -72,4 +76,5 @@ def judge_curve(
         held = True
     else:
         held = None
-    return CurveVerdict(start, worst, held, last, last >= final)
+    dips = sum(f < floor for f in window)
+    return CurveVerdict(start, worst, held, last, last >= final, dips, len(window))

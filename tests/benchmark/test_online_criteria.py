@@ -26,6 +26,7 @@ def test_one_dip_below_the_floor_inside_the_window_fails() -> None:
     verdict = judge_curve(_curve(400, 800, 950, 600, 1000, 1000, 1000, 1000, 1000), E)
     assert verdict.reached_at == 30_000 and verdict.worst_after == pytest.approx(0.6)
     assert verdict.held is False and verdict.passes_final and not verdict.passes
+    assert (verdict.dips, verdict.window_evaluations) == (1, 5)  # 40k..80k
 
 
 def test_a_dip_after_the_window_does_not_count_but_the_final_score_does() -> None:
