@@ -4,10 +4,12 @@ the same run (issue 19: what makes the Hopper curve swing).
 Online IQ-Learn (or ValueDICE) from ``--demos`` demonstrations drawn from an episode pool of
 the dataset, evaluated every ``--eval-every`` environment steps with ``--episodes`` greedy
 episodes (reset seeds 10,000 + i, as ``offline-iq fit``): the last iterate, each moving average
-``--track`` beta (weights ``(1 - beta) avg + beta actor`` after every update, kept beside the run
-and never acting in it, so every policy scored comes from one and the same training), and the
-learner's own averaged policy when its config has ``policy_averaging``. Resumable: rerun the
-same command (the tracked averages are checkpointed in ``averages.pt``).
+``--track`` beta (weights ``(1 - beta) avg + beta actor`` after every gradient update, kept
+beside the run and never acting in it, so every policy scored comes from one and the same
+training), and the learner's own averaged policy when its config has ``policy_averaging``.
+Resumable: rerun the same command (the tracked averages are checkpointed with the run, in
+``averages-<steps>.pt``). The averages start at the initial actor (no bias correction: its
+weight decays as ``(1 - beta)^updates``), as ``policy_averaging`` does.
 Writes ``curve.csv`` (env_steps, policy, mean_return, std, returns, seconds) in ``--out`` and
 prints :func:`~offline_iq.benchmark.online_criteria.judge_curve`'s verdict against the
 dataset's expert return. Example (a tuning seed and the tuning pool, never a report's)::
@@ -68,6 +70,10 @@ class GreedyActor:
         return np.asarray(action.cpu().numpy())
 
 
+def _averages_path(out: Path, steps: int) -> Path:
+    return out / f"averages-{steps}.pt"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("env_id")
@@ -102,21 +108,29 @@ def main() -> None:
     train_env.reset(seed=args.seed + state.steps_done)
     buffer = replay_buffer(args.out, train_env)
     curve_path = args.out / "curve.csv"
-    rows = pd.read_csv(curve_path) if curve_path.exists() else pd.DataFrame(columns=COLUMNS)
-    rows = rows[rows.env_steps <= state.steps_done]  # a chunk redone after a crash
+    rows = pd.read_csv(curve_path) if curve_path.exists() else None
+    if rows is not None:
+        rows = rows[rows.env_steps <= state.steps_done]  # a chunk redone after a crash
     if model.impl is None:
         model.build_with_env(train_env)
     actor = model.impl.policy
     averages = {beta: copy.deepcopy(actor).requires_grad_(False) for beta in args.track}
-    if averages and (args.out / "averages.pt").exists():
-        saved = torch.load(args.out / "averages.pt")
+    if averages and state.steps_done > 0:  # the averages saved with this checkpoint
+        path = _averages_path(args.out, state.steps_done)
+        if not path.exists() and (args.out / "averages.pt").exists():  # an older run's file
+            print("resuming from averages.pt (saved before its checkpoint)")
+            path = args.out / "averages.pt"
+        saved = torch.load(path)
         for beta, average in averages.items():
             average.load_state_dict(saved[str(beta)])
     weights = list(actor.parameters())
+    seen = [model.grad_step]
 
-    def track(*_: Any) -> None:
-        for beta, average in averages.items():
-            polyak_update(list(average.parameters()), weights, beta)
+    def track(algo: Any, *_: Any) -> None:  # d3rlpy calls it every env step: once per update
+        if algo.grad_step > seen[0]:
+            seen[0] = algo.grad_step
+            for beta, average in averages.items():
+                polyak_update(list(average.parameters()), weights, beta)
 
     start = time.perf_counter()
     for done in train_in_chunks(
@@ -137,13 +151,20 @@ def main() -> None:
             new.append([done, name, returns.mean(), returns.std(),
                         json.dumps(np.round(returns, 1).tolist()), round(seconds, 1)])  # fmt: skip
         state = state.after_chunk(done, float(new[0][2]))  # the last iterate's
-        torch.save({str(b): a.state_dict() for b, a in averages.items()}, args.out / "x.pt")
-        (args.out / "x.pt").replace(args.out / "averages.pt")
-        save_checkpoint(args.out, model, state, buffer)
-        rows = pd.concat([rows, pd.DataFrame(new, columns=COLUMNS)], ignore_index=True)
+        # rows, then the averages of this step, then the checkpoint (its state last): a crash
+        # anywhere redoes the chunk, and resume drops the rows and averages past the state
+        chunk_rows = pd.DataFrame(new, columns=COLUMNS)
+        rows = chunk_rows if rows is None else pd.concat([rows, chunk_rows], ignore_index=True)
         rows.to_csv(curve_path, index=False)
+        if averages:
+            torch.save({str(b): a.state_dict() for b, a in averages.items()},
+                       _averages_path(args.out, done))  # fmt: skip
+        save_checkpoint(args.out, model, state, buffer)
+        for old in args.out.glob("averages-*.pt"):
+            if old != _averages_path(args.out, done):
+                old.unlink()
         print(" | ".join(f"step {done} {r[1]} {r[2]:.0f} ± {r[3]:.0f}" for r in new), flush=True)
-    if expert is not None and expert > 0:  # fractions of a negative return read backwards
+    if rows is not None and expert is not None and expert > 0:  # negative: reads backwards
         for name, part in rows.groupby("policy"):
             verdict = judge_curve(list(zip(part.env_steps, part.mean_return, strict=True)), expert)
             print(f"{name}: {verdict}")

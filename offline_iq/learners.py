@@ -38,6 +38,7 @@ from offline_iq.algos import (
 from offline_iq.algos.iq_config import IQLearnConfigBase
 from offline_iq.data.buffer import ExpertReplayBuffer
 from offline_iq.data.logged import join_logged
+from offline_iq.data.mixing import terminations_are_goals
 from offline_iq.preprocessing import observation_scaler
 from offline_iq.validation import check_field_types
 
@@ -132,13 +133,14 @@ def absorbing_for(demonstrations: ExpertReplayBuffer) -> bool:
     """Whether a learner trained on ``demonstrations`` should value terminations as failures.
 
     The absorbing state (``absorbing=True``) bootstraps a policy's termination from a value
-    below any reachable one. That is right where the demonstrations never terminate (CartPole,
-    Hopper: episodes end by failure or the time limit) and wrong where the expert's own episodes
-    terminate (Acrobot, MountainCar, LunarLander: a termination is the goal), where the agent
-    would learn to avoid it (Acrobot: -500 with it, measured in ``results/logged-v1``). Online
-    and logged settings both decide by this rule.
+    below any reachable one. That is right where the expert's episodes end by failure or the
+    time limit (CartPole, Hopper) and wrong where they terminate at a goal (Acrobot, MountainCar,
+    LunarLander), where the agent would learn to avoid it (Acrobot: -500 with it, measured in
+    ``results/logged-v1``). Goal or failure is read off every episode of the source dataset
+    (:func:`~offline_iq.data.mixing.terminations_are_goals`), not off the drawn demonstrations.
+    Online and logged settings both decide by this rule.
     """
-    return not demonstrations.terminates
+    return not terminations_are_goals(demonstrations)
 
 
 def make_online_config(

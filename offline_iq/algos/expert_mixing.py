@@ -30,8 +30,8 @@ from offline_iq.data.buffer import ExpertReplayBuffer, IndexedTransitionMiniBatc
 from offline_iq.data.mixing import (
     ExpertMixingReplayBuffer,
     MixedTransitionMiniBatch,
-    episodes_terminate,
     initial_observations,
+    terminations_are_goals,
 )
 from offline_iq.preprocessing import (
     ClippedStandardObservationScaler,
@@ -185,11 +185,11 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         return self._demonstrations
 
     def _warn_about_online_settings(self, demonstrations: ReplayBufferBase) -> None:
-        if getattr(self._config, "absorbing", False) and episodes_terminate(demonstrations):
+        if getattr(self._config, "absorbing", False) and terminations_are_goals(demonstrations):
             warnings.warn(
-                "absorbing=True values the agent's terminations as failures, but the "
-                "demonstrations' own episodes terminate (a goal?): the agent learns to avoid "
-                "the goal; pass absorbing=False",
+                "absorbing=True values the agent's terminations as failures, but most of the "
+                "expert's episodes terminate (a goal?): the agent learns to avoid the goal; "
+                "pass absorbing=False",
                 stacklevel=3,
             )
         if getattr(self._config, "logged_bc_weight", 0.0) > 0:

@@ -22,8 +22,10 @@ class CurveVerdict:
 
     ``reached_at``: steps of the first evaluation at or above ``reach`` of the expert (``None``:
     never). ``worst_after``: the lowest fraction of the expert among the evaluations of the
-    ``hold`` steps after it (``None`` if none was made). ``held``: ``True`` / ``False`` once the
-    curve runs ``hold`` steps past ``reached_at``; ``None`` while it is shorter or never reached.
+    window ``(reached_at, reached_at + hold]`` (``None`` if none was made). ``held``: ``False``
+    as soon as an evaluation of the window is below ``floor``; ``True`` once the curve has run
+    to the window's end with at least one evaluation in it and none below; ``None`` otherwise
+    (window not yet run, or never reached).
     ``final``: the last evaluation as a fraction of the expert. ``dips`` of the
     ``window_evaluations`` evaluations in the window fell below ``floor`` (a finer measure than
     ``held`` for comparing curves that all fail it).
@@ -72,7 +74,7 @@ def judge_curve(
     held: bool | None
     if worst is not None and worst < floor:
         held = False  # a dip inside the window fails it however long the curve runs
-    elif steps[-1] >= start + hold:
+    elif steps[-1] >= start + hold and window:
         held = True
     else:
         held = None

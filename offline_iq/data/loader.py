@@ -8,8 +8,10 @@ arrays takes, with a peak under twice their size (``benchmarks/load_scale.py``).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,3 +152,17 @@ def _optional_float(value: Any) -> float | None:
     if not np.isfinite(out):
         return None
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def source_termination_fraction(data_path: str) -> float | None:
+    """The fraction of the episodes of the Minari dataset at ``data_path`` that end by
+    termination (not truncation), over every episode, read once per path; ``None`` if the
+    dataset cannot be read there any more."""
+    try:
+        source = open_minari(Path(data_path))
+        ends = [bool(e["terminations"][-1]) for e in source.storage.get_episodes(
+            source.episode_indices)]  # fmt: skip
+    except (DatasetFormatError, OSError, KeyError, ValueError, IndexError):
+        return None
+    return sum(ends) / len(ends) if ends else None

@@ -22,12 +22,13 @@ from d3rlpy.dataset import (
 )
 
 from offline_iq.data.buffer import ExpertReplayBuffer, LazyTransitionMiniBatch
+from offline_iq.data.loader import source_termination_fraction
 
 __all__ = [
     "ExpertMixingReplayBuffer",
     "MixedTransitionMiniBatch",
     "concat_batches",
-    "episodes_terminate",
+    "terminations_are_goals",
     "initial_observations",
 ]
 
@@ -81,11 +82,24 @@ def initial_observations(dataset: ReplayBufferBase) -> np.ndarray:
     return np.stack(firsts).astype(np.float32)
 
 
-def episodes_terminate(dataset: ReplayBufferBase) -> bool:
-    """Whether any episode of ``dataset`` ends by termination (not by truncation)."""
+def terminations_are_goals(dataset: ReplayBufferBase) -> bool:
+    """Whether the expert's terminations are goals rather than failures: most of its episodes
+    end in one (Acrobot, MountainCar, LunarLander 49 of 50) rather than by the time limit
+    (CartPole; Hopper, whose expert falls in 4 of 25 episodes).
+
+    For data loaded by :func:`~offline_iq.data.load_minari` this is decided on every episode of
+    the source dataset, not on the drawn demonstrations: one drawn Hopper demonstration that
+    falls read as a goal under the old rule (any drawn episode terminates), which switched the
+    absorbing state off, and online IQ-Learn then learned to end its episodes (return 3 from
+    5,000 environment steps on; ``results/online/stability/``). Other buffers: their own
+    episodes.
+    """
     if isinstance(dataset, ExpertReplayBuffer):
-        return dataset.terminates
-    return any(bool(episode.terminated) for episode in dataset.episodes)
+        fraction = source_termination_fraction(dataset.metadata.data_path)
+        if fraction is not None:
+            return fraction >= 0.5
+    ends = [bool(episode.terminated) for episode in dataset.episodes]
+    return bool(ends) and sum(ends) >= 0.5 * len(ends)
 
 
 class ExpertMixingReplayBuffer(ReplayBufferBase):

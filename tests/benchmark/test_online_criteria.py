@@ -41,6 +41,20 @@ def test_a_window_not_yet_run_is_undecided_and_never_reaching_is_reported() -> N
     assert never.reached_at is None and never.held is None and not never.passes
 
 
+def test_the_boundaries() -> None:
+    # exactly 0.9 reaches, exactly 0.8 is not a dip, an evaluation at start + hold is inside
+    v = judge_curve([(10, 900.0), (20, 800.0), (60, 790.0), (70, 1000.0)], E, hold=50)
+    assert v.reached_at == 10 and v.dips == 1 and v.held is False  # 790 at 60 = 10 + 50
+    v = judge_curve([(10, 900.0), (20, 800.0), (61, 790.0)], E, hold=50)
+    assert v.dips == 0 and v.held is True and v.window_evaluations == 1
+
+
+def test_an_empty_window_never_holds() -> None:
+    # evaluations further apart than the window: nothing was seen, nothing is claimed
+    v = judge_curve([(10, 950.0), (100, 960.0)], E, hold=50)
+    assert v.window_evaluations == 0 and v.held is None and not v.passes
+
+
 @pytest.mark.parametrize(
     ("curve", "expert", "message"),
     [([], E, "no evaluations"), (_curve(1.0), -5.0, "positive"),
