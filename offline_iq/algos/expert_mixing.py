@@ -128,9 +128,9 @@ class ExpertMixingAlgoBase(QLearningAlgoBase[TImpl, TConfig], Generic[TImpl, TCo
         self._warn_about_online_settings(demonstrations)
         fit_observation_scaler(self._config.observation_scaler, demonstrations)
         if buffer is None:
-            from d3rlpy.dataset import create_fifo_replay_buffer
+            from offline_iq.data.online_buffer import create_fast_fifo_replay_buffer
 
-            buffer = create_fifo_replay_buffer(1_000_000, env=env)
+            buffer = create_fast_fifo_replay_buffer(1_000_000, env=env)
         super().fit_online(env, ExpertMixingReplayBuffer(buffer, demonstrations), **kwargs)
 
     def update(self, batch: TransitionMiniBatch) -> dict[str, float]:

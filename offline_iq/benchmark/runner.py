@@ -17,6 +17,7 @@ import numpy as np
 
 from offline_iq.benchmark.cells import Cell
 from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.online_buffer import create_fast_fifo_replay_buffer
 from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.learners import config_digest
@@ -101,7 +102,7 @@ def run_cell(cell: Cell, device: str = "cpu:0") -> CellResult:
         algo.attach_demonstrations(data)
         train_env = meta.make_env()
         train_env.reset(seed=cell.seed)
-        buffer = d3rlpy.dataset.create_fifo_replay_buffer(REPLAY_CAPACITY, env=train_env)
+        buffer = create_fast_fifo_replay_buffer(REPLAY_CAPACITY, env=train_env)
     train_time, done = 0.0, 0
     for point in cell.checkpoints:
         tick = time.perf_counter()
