@@ -56,6 +56,7 @@ class TransitionRing(FIFOBuffer):
         self._count = 0
 
     def append(self, episode: EpisodeBase, index: int) -> None:
+        """Add transition ``index`` of ``episode`` (d3rlpy's FIFO) and its arrays (the rings)."""
         if not isinstance(episode.observations, np.ndarray):
             raise TypeError(
                 "TransitionRing stores array observations only; for tuple observations use "
