@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from offline_iq.data.buffer import DatasetMetadata, ExpertReplayBuffer, TransitionArrays
@@ -161,8 +162,14 @@ def source_termination_fraction(data_path: str) -> float | None:
     dataset cannot be read there any more."""
     try:
         source = open_minari(Path(data_path))
-        ends = [bool(e["terminations"][-1]) for e in source.storage.get_episodes(
-            source.episode_indices)]  # fmt: skip
+        hdf5 = Path(data_path) / "main_data.hdf5"
+        if hdf5.is_file():  # read one flag per episode, not whole episodes
+            with h5py.File(hdf5, "r") as f:
+                ends = [bool(f[f"episode_{i}"]["terminations"][-1])
+                        for i in source.episode_indices]  # fmt: skip
+        else:
+            ends = [bool(e["terminations"][-1]) for e in source.storage.get_episodes(
+                source.episode_indices)]  # fmt: skip
     except (DatasetFormatError, OSError, KeyError, ValueError, IndexError):
         return None
     return sum(ends) / len(ends) if ends else None

@@ -5,6 +5,7 @@ state off (it did, and online IQ-Learn then learned to end its episodes)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import d3rlpy
 import numpy as np
@@ -59,3 +60,15 @@ def test_without_the_source_the_buffers_own_episodes_decide() -> None:
         d3rlpy.dataset.InfiniteBuffer(), episodes=[dataclasses.replace(episodes[1])]
     )
     assert not terminations_are_goals(buffer_none)
+
+
+@pytest.mark.parametrize("dataset", ["hopper/expert-v0", "acrobot/expert-v0"])
+def test_termination_fraction_reads_flags_as_whole_episodes_would(dataset: str) -> None:
+    from offline_iq.data.sources import open_minari
+
+    path = load_minari(dataset, n_trajectories=1).metadata.data_path
+    assert (Path(path) / "main_data.hdf5").is_file()  # the flag-only path is the one taken
+    source = open_minari(Path(path))
+    ends = [bool(e["terminations"][-1]) for e in source.storage.get_episodes(
+        source.episode_indices)]  # fmt: skip
+    assert source_termination_fraction(path) == sum(ends) / len(ends)
