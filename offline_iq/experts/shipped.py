@@ -85,6 +85,10 @@ SHIPPED: tuple[ShippedDataset, ...] = (
         mix="random=6,medium=6,expert=3",
         calibration_episodes=10,
     ),
+    # issue 19: the paper's Table 3 environments; SAC experts trained here (no logged data yet)
+    ShippedDataset(
+        "walker2d", "Walker2d-v5", episodes=25, expert_model="experts/Walker2d-v5/best.d3"
+    ),
 )
 
 
