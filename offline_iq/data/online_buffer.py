@@ -4,7 +4,7 @@ d3rlpy's ``ReplayBuffer`` builds every mini-batch one transition at a time in Py
 the FIFO's deque (which walks the deque's blocks, ~n/64 deep), ``BasicTransitionPicker``, then a
 stack per field: 13% of an online IQ-Learn step and ~21% of a SAC step here.
 :class:`TransitionRing` is d3rlpy's ``FIFOBuffer`` that also writes each transition, exactly as
-``BasicTransitionPicker`` gives it, into float32 ring arrays once, when it is appended (a
+``BasicTransitionPicker`` gives it, into ring arrays once, when it is appended (a
 transition of d3rlpy's writer never changes after it is appended: its next observation and
 action are written before it is, and only the last transition of a terminated episode, appended
 at ``clip_episode``, is terminal). :class:`FastReplayBuffer` draws the batch's positions as
@@ -12,9 +12,10 @@ at ``clip_episode``, is terminal). :class:`FastReplayBuffer` draws the batch's p
 d3rlpy's ``B`` draws ``np.random.randint(n)`` (tested), and gathers the rows: training on it is
 bit-identical to training on ``d3rlpy.dataset.create_fifo_replay_buffer``.
 
-Limits: array observations only (not tuples), the default transition picker, and batches carry
-no per-transition objects (``transitions`` is empty), so algorithms that need returns-to-go
-(d3rlpy's Cal-QL) should keep d3rlpy's buffer.
+Rings are float32 (integer observations such as images keep their dtype and are cast when
+gathered). Limits: array observations only (not tuples), d3rlpy's own ``BasicTransitionPicker``
+(not a subclass), and batches carry no per-transition objects (``transitions`` is empty), so
+algorithms that need returns-to-go (d3rlpy's Cal-QL) should keep d3rlpy's buffer.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ _FIRST_CAPACITY = 1024  # rows allocated at the first append; doubled until the 
 
 
 class TransitionRing(FIFOBuffer):
-    """d3rlpy's FIFO of ``(episode, index)`` plus the picked transitions in float32 rings.
+    """d3rlpy's FIFO of ``(episode, index)`` plus the picked transitions in rings.
 
     Position ``k`` of the FIFO (0 = oldest) is row ``(start + k) % capacity`` of the rings; the
     rings grow by doubling until ``limit`` and then overwrite the oldest row, as the FIFO drops
@@ -62,8 +63,8 @@ class TransitionRing(FIFOBuffer):
                 "TransitionRing stores array observations only; for tuple observations use "
                 "d3rlpy.dataset.create_fifo_replay_buffer"
             )
+        picked = _PICKER(episode, index)  # before the FIFO: a failing pick leaves both as they were
         super().append(episode, index)
-        picked = _PICKER(episode, index)
         row = {
             "observations": picked.observation,
             "actions": picked.action,
@@ -74,7 +75,7 @@ class TransitionRing(FIFOBuffer):
         }
         if not self._rings:
             self._rings = {
-                name: np.empty((min(_FIRST_CAPACITY, self._limit), *np.shape(value)), np.float32)
+                name: np.empty((min(_FIRST_CAPACITY, self._limit), *np.shape(value)), _dtype(value))
                 for name, value in row.items()
             }
         target = self._next_row()
@@ -91,7 +92,7 @@ class TransitionRing(FIFOBuffer):
         if self._count == capacity < self._limit:
             grown = min(2 * capacity, self._limit)
             for name, ring in self._rings.items():
-                bigger = np.empty((grown, *ring.shape[1:]), np.float32)
+                bigger = np.empty((grown, *ring.shape[1:]), ring.dtype)
                 bigger[:capacity] = ring
                 self._rings[name] = bigger
         if self._count < self._limit:
@@ -101,7 +102,7 @@ class TransitionRing(FIFOBuffer):
     def batch(self, positions: np.ndarray) -> TransitionMiniBatch:
         """The transitions at FIFO ``positions`` (0 = oldest) as a d3rlpy mini-batch."""
         rows = (self._start + positions) % len(self._rings["observations"])
-        fields = {name: self._rings[name][rows] for name in _FIELDS}
+        fields = {name: self._rings[name][rows].astype(np.float32, copy=False) for name in _FIELDS}
         return TransitionMiniBatch(
             **fields,
             intervals=np.ones((len(rows), 1), dtype=np.float32),
@@ -122,7 +123,7 @@ class FastReplayBuffer(ReplayBuffer):
         if not isinstance(buffer, TransitionRing):
             raise TypeError(f"FastReplayBuffer needs a TransitionRing, got {type(buffer).__name__}")
         picker = kwargs.get("transition_picker")
-        if picker is not None and not isinstance(picker, BasicTransitionPicker):
+        if picker is not None and type(picker) is not BasicTransitionPicker:
             raise ValueError(
                 "FastReplayBuffer stores transitions as BasicTransitionPicker gives them; "
                 f"use d3rlpy's ReplayBuffer for {type(picker).__name__}"
@@ -140,6 +141,13 @@ class FastReplayBuffer(ReplayBuffer):
     def load_fifo(cls, f: BinaryIO, limit: int) -> FastReplayBuffer:
         """A buffer of the episodes ``dump``\\ ed to ``f``, kept as a FIFO of ``limit``."""
         return cls.load(f, TransitionRing(limit), episode_cls=Episode)
+
+
+def _dtype(value: Any) -> np.dtype[Any]:
+    """Ring dtype: integer arrays (images) keep theirs, cast exactly when gathered; the rest
+    float32, as d3rlpy's batches cast them."""
+    array = np.asarray(value)
+    return array.dtype if np.issubdtype(array.dtype, np.integer) else np.dtype(np.float32)
 
 
 def create_fast_fifo_replay_buffer(limit: int, env: Any) -> FastReplayBuffer:

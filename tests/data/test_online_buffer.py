@@ -89,6 +89,23 @@ def test_terminal_rows_are_zero_and_truncated_ends_are_not_transitions() -> None
     np.testing.assert_array_equal(batch.next_actions[:, 0], [1, 2, 0, 0.5, 0.5])
 
 
+def test_integer_observations_keep_their_dtype_and_gather_as_d3rlpy() -> None:
+    env = gym.make("Pendulum-v1")
+    env.observation_space = gym.spaces.Box(0, 255, (2, 3), np.uint8)  # a tiny image
+    reference = d3rlpy.dataset.create_fifo_replay_buffer(50, env=env)
+    fast = create_fast_fifo_replay_buffer(50, env=env)
+    rng = np.random.default_rng(0)
+    for episode in range(12):
+        for _ in range(6):
+            obs = rng.integers(0, 256, (2, 3), dtype=np.uint8)
+            for buffer in (reference, fast):
+                buffer.append(obs, np.array([0.1], np.float32), 1.0)
+        for buffer in (reference, fast):
+            buffer.clip_episode(episode % 2 == 0)
+    assert fast._buffer._rings["observations"].dtype == np.uint8
+    _same_batches(reference, fast)
+
+
 def test_dump_and_load_keep_the_batches() -> None:
     reference = d3rlpy.dataset.create_fifo_replay_buffer(1000, env=_float64_env())
     fast = create_fast_fifo_replay_buffer(1000, env=_float64_env())
@@ -108,6 +125,12 @@ def test_bad_use_is_refused() -> None:
     picker = d3rlpy.dataset.SparseRewardTransitionPicker(failure_return=0)
     with pytest.raises(ValueError, match="SparseRewardTransitionPicker"):
         FastReplayBuffer(TransitionRing(10), env=_env(), transition_picker=picker)
+
+    class OwnPicker(d3rlpy.dataset.BasicTransitionPicker):
+        pass  # may pick differently: its picks would be ignored, so it is refused
+
+    with pytest.raises(ValueError, match="OwnPicker"):
+        FastReplayBuffer(TransitionRing(10), env=_env(), transition_picker=OwnPicker())
     with pytest.raises(ValueError, match="empty"):
         create_fast_fifo_replay_buffer(10, env=_env()).sample_transition_batch(4)
 
