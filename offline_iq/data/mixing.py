@@ -94,12 +94,15 @@ def terminations_are_goals(dataset: ReplayBufferBase) -> bool:
     5,000 environment steps on; ``results/online/stability/``). Other buffers: their own
     episodes.
     """
+    fraction = None
     if isinstance(dataset, ExpertReplayBuffer):
         fraction = source_termination_fraction(dataset.metadata.data_path)
-        if fraction is not None:
-            return fraction >= 0.5
-    ends = [bool(episode.terminated) for episode in dataset.episodes]
-    return bool(ends) and sum(ends) >= 0.5 * len(ends)
+    if fraction is None:  # other buffers, or a source that cannot be read any more
+        ends = [bool(episode.terminated) for episode in dataset.episodes]
+        if not ends:
+            return False
+        fraction = sum(ends) / len(ends)
+    return fraction >= 0.5
 
 
 class ExpertMixingReplayBuffer(ReplayBufferBase):
