@@ -54,7 +54,6 @@ class TransitionRing(FIFOBuffer):
         super().__init__(limit)
         self._rings: dict[str, np.ndarray] = {}
         self._start = 0  # ring row of the oldest transition
-        self._count = 0
 
     def append(self, episode: EpisodeBase, index: int) -> None:
         """Add transition ``index`` of ``episode`` (d3rlpy's FIFO) and its arrays (the rings)."""
@@ -64,6 +63,7 @@ class TransitionRing(FIFOBuffer):
                 "d3rlpy.dataset.create_fifo_replay_buffer"
             )
         picked = _PICKER(episode, index)  # before the FIFO: a failing pick leaves both as they were
+        held = len(self)  # transitions before this one
         super().append(episode, index)
         row = {
             "observations": picked.observation,
@@ -78,26 +78,22 @@ class TransitionRing(FIFOBuffer):
                 name: np.empty((min(_FIRST_CAPACITY, self._limit), *np.shape(value)), _dtype(value))
                 for name, value in row.items()
             }
-        target = self._next_row()
+        target = self._next_row(held)
         for name, value in row.items():
             self._rings[name][target] = value
-        if self._count < self._limit:
-            self._count += 1
-        else:  # the FIFO dropped its oldest transition: so does the ring
+        if held == self._limit:  # the FIFO dropped its oldest transition: so does the ring
             self._start = (self._start + 1) % self._limit
 
-    def _next_row(self) -> int:
-        """The ring row the transition being appended goes to (growing the rings if full)."""
+    def _next_row(self, held: int) -> int:
+        """The ring row of the transition appended after ``held`` ones (growing full rings)."""
         capacity = len(self._rings["observations"])
-        if self._count == capacity < self._limit:
+        if held == capacity < self._limit:
             grown = min(2 * capacity, self._limit)
             for name, ring in self._rings.items():
                 bigger = np.empty((grown, *ring.shape[1:]), ring.dtype)
                 bigger[:capacity] = ring
                 self._rings[name] = bigger
-        if self._count < self._limit:
-            return self._count
-        return self._start
+        return held if held < self._limit else self._start
 
     def batch(self, positions: np.ndarray) -> TransitionMiniBatch:
         """The transitions at FIFO ``positions`` (0 = oldest) as a d3rlpy mini-batch."""
