@@ -25,7 +25,7 @@ from d3rlpy.preprocessing import (
 )
 from d3rlpy.types import NDArray
 
-from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.buffer import ExpertReplayBuffer, unit_scale_for_constants
 
 __all__ = [
     "DEFAULT_OBSERVATION_CLIP",
@@ -95,15 +95,18 @@ def fit_observation_scaler(scaler: ObservationScaler | None, dataset: ReplayBuff
 
     Standardisation on an :class:`~offline_iq.data.buffer.ExpertReplayBuffer` uses its
     full-episode statistics (:attr:`~offline_iq.data.buffer.ExpertReplayBuffer.
-    observation_statistics`, taken before sub-sampling).
+    observation_statistics`, taken before sub-sampling). Plain standardisation leaves features
+    constant in the data unscaled (:func:`~offline_iq.data.buffer.unit_scale_for_constants`).
     """
     if scaler is None or scaler.built:
         return
     if isinstance(scaler, StandardObservationScaler) and isinstance(dataset, ExpertReplayBuffer):
-        fitted = dataset.standard_observation_scaler()
-        scaler.mean, scaler.std = fitted.mean, fitted.std
+        mean, std = dataset.observation_statistics
+        scaler.mean, scaler.std = mean.copy(), std.copy()
     else:
         scaler.fit_with_transition_picker(dataset.episodes, dataset.transition_picker)
+    if type(scaler) is StandardObservationScaler and scaler.std is not None:
+        scaler.std = unit_scale_for_constants(scaler.std)  # the clipped scaler bounds them
 
 
 def fit_action_scaler(scaler: ActionScaler | None, dataset: ReplayBufferBase) -> None:

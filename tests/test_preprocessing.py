@@ -1,4 +1,5 @@
-"""The clipped standardiser: hand-computed values, numpy/torch agreement, d3rlpy round trip."""
+"""The clipped standardiser: hand-computed values, numpy/torch agreement, d3rlpy round trip;
+features constant in the data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import torch
 from d3rlpy.preprocessing import StandardObservationScaler
 
 import offline_iq
-from offline_iq.preprocessing import ClippedStandardObservationScaler
+from offline_iq.data import ExpertReplayBuffer
+from offline_iq.data.buffer import unit_scale_for_constants
+from offline_iq.preprocessing import ClippedStandardObservationScaler, fit_observation_scaler
 
 
 def _scaler(clip: float | None = 3.0) -> ClippedStandardObservationScaler:
@@ -114,3 +117,49 @@ def test_fit_clips_offline_and_the_online_config_does_not(tmp_path: Path) -> Non
     with pytest.warns(UserWarning, match="clips standardised features"):
         fit_online(bare)
     assert bare.config.observation_scaler.clip == 3.0  # type: ignore[union-attr]
+
+
+def test_constant_features_get_unit_scale_and_the_rest_stay_bit_for_bit() -> None:
+    std = np.array([0.0, 1e-7, 0.5, 2e-6, 1e-6], dtype=np.float32)
+    out = unit_scale_for_constants(std)
+    np.testing.assert_array_equal(out, np.array([1.0, 1.0, 0.5, 2e-6, 1.0], dtype=np.float32))
+    assert std[0] == 0.0  # the input is not changed
+
+
+def _with_a_constant_feature() -> ExpertReplayBuffer:
+    data = offline_iq.load_minari("hopper/expert-v0", n_trajectories=1)
+    mean, std = data.observation_statistics
+    std = std.copy()
+    std[0] = 0.0  # as if feature 0 never moved in the demonstration
+    data.observation_statistics = (mean, std)
+    return data
+
+
+def test_plain_standardisation_centres_a_constant_feature_without_amplifying_it() -> None:
+    data = _with_a_constant_feature()
+    mean, std = data.observation_statistics
+    x = (mean + 0.5).astype(np.float32)[None]  # every feature 0.5 above its mean
+    for plain in (data.standard_observation_scaler(), StandardObservationScaler()):
+        fit_observation_scaler(plain, data)
+        z = plain.transform_numpy(x)[0]
+        assert z[0] == pytest.approx(0.5 / (1.0 + plain.eps))  # was 0.5 / 1e-3 = 500
+        np.testing.assert_array_equal(plain.std[1:], std[1:])  # other features untouched
+    # the clipped scaler keeps the raw statistics: it bounds the feature at +-clip instead
+    clipped = ClippedStandardObservationScaler()
+    fit_observation_scaler(clipped, data)
+    assert clipped.std[0] == 0.0
+    assert clipped.transform_numpy(x)[0][0] == pytest.approx(3.0)
+
+
+def test_a_constant_feature_in_a_plain_d3rlpy_dataset_gets_unit_scale() -> None:
+    rng = np.random.default_rng(0)
+    observations = rng.normal(size=(50, 3)).astype(np.float32)
+    observations[:, 1] = 2.0  # constant
+    dataset = d3rlpy.dataset.MDPDataset(
+        observations, rng.normal(size=(50, 1)).astype(np.float32),
+        np.zeros(50, dtype=np.float32), np.eye(1, 50, 49, dtype=np.float32)[0],
+    )  # fmt: skip
+    scaler = StandardObservationScaler()
+    fit_observation_scaler(scaler, dataset)
+    assert scaler.std[1] == 1.0 and scaler.mean[1] == pytest.approx(2.0)
+    np.testing.assert_allclose(scaler.std[[0, 2]], observations[:, [0, 2]].std(axis=0), rtol=1e-5)

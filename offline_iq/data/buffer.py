@@ -30,10 +30,12 @@ from offline_iq.data.errors import DatasetFormatError
 from offline_iq.data.subset import SubsetSpec
 
 __all__ = [
+    "CONSTANT_STD",
     "DatasetMetadata",
     "ExpertReplayBuffer",
     "IndexedTransitionMiniBatch",
     "TransitionArrays",
+    "unit_scale_for_constants",
 ]
 
 
@@ -184,6 +186,25 @@ class IndexedTransitionMiniBatch(LazyTransitionMiniBatch):
         return len(self.indices)
 
 
+#: a feature whose standard deviation is at most this is constant in the data
+CONSTANT_STD = 1e-6
+
+
+def unit_scale_for_constants(std: np.ndarray) -> np.ndarray:
+    """``std`` with the features constant in the data (std <= :data:`CONSTANT_STD`) set to 1.
+
+    Standardisation divides by :math:`\\sigma + \\epsilon` (d3rlpy: :math:`\\epsilon = 10^{-3}`):
+    a feature that never moves in the demonstrations would be multiplied by 1000 wherever it
+    does move. Ant-v5's observation holds 78 contact forces, 54 of which stay exactly 0 along an
+    expert episode (the bodies that never touch the ground) and reach 1.0 under a random
+    policy: 1000 standard deviations. Like scikit-learn's ``StandardScaler``, such features are
+    centred and not scaled; every other feature is left as it is, bit for bit.
+    """
+    std = np.array(std, copy=True)
+    std[std <= CONSTANT_STD] = 1.0
+    return std
+
+
 class ExpertReplayBuffer(ReplayBuffer):
     """A read-only d3rlpy replay buffer of aligned Minari transitions (see :func:`load_minari`).
 
@@ -241,10 +262,11 @@ class ExpertReplayBuffer(ReplayBuffer):
         The statistics are those of every state of the selected episodes *before*
         sub-sampling: a feature that barely moves across a handful of sub-sampled states
         (CartPole's cart velocity at every 20th step: std 0.001 instead of 0.13) would otherwise
-        be amplified a hundredfold at test time.
+        be amplified a hundredfold at test time. Features that never move in the data get scale 1
+        (:func:`unit_scale_for_constants`).
         """
         mean, std = self.observation_statistics
-        return StandardObservationScaler(mean=mean.copy(), std=std.copy())
+        return StandardObservationScaler(mean=mean.copy(), std=unit_scale_for_constants(std))
 
     @property
     def transitions(self) -> TransitionArrays:
