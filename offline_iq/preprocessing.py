@@ -95,8 +95,10 @@ def fit_observation_scaler(scaler: ObservationScaler | None, dataset: ReplayBuff
 
     Standardisation on an :class:`~offline_iq.data.buffer.ExpertReplayBuffer` uses its
     full-episode statistics (:attr:`~offline_iq.data.buffer.ExpertReplayBuffer.
-    observation_statistics`, taken before sub-sampling). Plain standardisation leaves features
-    constant in the data unscaled (:func:`~offline_iq.data.buffer.unit_scale_for_constants`).
+    observation_statistics`, taken before sub-sampling). Standardisation without a clip leaves
+    features constant in the data unscaled (:func:`~offline_iq.data.buffer.
+    unit_scale_for_constants`). A scaler handed unfitted to d3rlpy's own learners (its BC) is
+    fitted by d3rlpy, without either.
     """
     if scaler is None or scaler.built:
         return
@@ -105,8 +107,9 @@ def fit_observation_scaler(scaler: ObservationScaler | None, dataset: ReplayBuff
         scaler.mean, scaler.std = mean.copy(), std.copy()
     else:
         scaler.fit_with_transition_picker(dataset.episodes, dataset.transition_picker)
-    if type(scaler) is StandardObservationScaler and scaler.std is not None:
-        scaler.std = unit_scale_for_constants(scaler.std)  # the clipped scaler bounds them
+    unclipped = getattr(scaler, "clip", None) is None  # a clip bounds constant features itself
+    if isinstance(scaler, StandardObservationScaler) and unclipped and scaler.std is not None:
+        scaler.std = unit_scale_for_constants(scaler.std)
 
 
 def fit_action_scaler(scaler: ActionScaler | None, dataset: ReplayBufferBase) -> None:

@@ -16,6 +16,7 @@ from d3rlpy.preprocessing import StandardObservationScaler
 import offline_iq
 from offline_iq.data import ExpertReplayBuffer
 from offline_iq.data.buffer import unit_scale_for_constants
+from offline_iq.data.logged import join_logged
 from offline_iq.preprocessing import ClippedStandardObservationScaler, fit_observation_scaler
 
 
@@ -163,3 +164,26 @@ def test_a_constant_feature_in_a_plain_d3rlpy_dataset_gets_unit_scale() -> None:
     fit_observation_scaler(scaler, dataset)
     assert scaler.std[1] == 1.0 and scaler.mean[1] == pytest.approx(2.0)
     np.testing.assert_allclose(scaler.std[[0, 2]], observations[:, [0, 2]].std(axis=0), rtol=1e-5)
+
+
+def test_a_clipped_scaler_without_a_clip_is_plain_and_gets_unit_scale_too() -> None:
+    data = _with_a_constant_feature()
+    unclipped = ClippedStandardObservationScaler(clip=None)
+    fit_observation_scaler(unclipped, data)
+    assert unclipped.std[0] == 1.0
+
+
+def test_a_feature_constant_in_both_datasets_stays_constant_in_their_union() -> None:
+    expert = _with_a_constant_feature()
+    mean, std = expert.observation_statistics
+    mean = mean.copy()
+    mean[0] = 3.7  # the same non-zero constant in both: the pooled formula leaves a residue
+    expert.observation_statistics = (mean, std)
+    logged = offline_iq.load_minari("hopper/medium-v0", n_trajectories=4)  # residue 1e-3 here
+    l_mean, l_std = (a.copy() for a in logged.observation_statistics)
+    l_mean[0], l_std[0] = 3.7, 0.0
+    logged.observation_statistics = (l_mean, l_std)
+    union = join_logged(expert, logged)
+    assert union.observation_statistics[1][0] == 0.0
+    assert union.standard_observation_scaler().std[0] == 1.0
+    assert (union.observation_statistics[1][1:] > 0).all()
