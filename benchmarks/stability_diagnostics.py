@@ -24,12 +24,11 @@ def read_metric(run: Path, metric: str, every: int) -> pd.Series:
     """One value per chunk, indexed by the environment step that ends the chunk; a later
     stretch overrides an earlier one where they overlap (a resumed chunk is retrained)."""
     values: dict[int, float] = {}
-    stretches = sorted((run / "logs").glob("from_step_*"), key=lambda p: int(p.name.split("_")[-1]))
-    for stretch in stretches:
+    stretches = sorted((int(p.name.split("_")[-1]), p) for p in (run / "logs").glob("from_step_*"))
+    for start, stretch in stretches:
         path = stretch / f"{metric}.csv"
         if not path.is_file():
             continue
-        start = int(stretch.name.split("_")[-1])
         rows = pd.read_csv(path, header=None, names=["epoch", "step", "value"])
         for i, value in enumerate(rows["value"]):
             values[start + (i + 1) * every] = float(value)
