@@ -57,7 +57,9 @@ def train_in_chunks(
     ``fitter`` (one call for the whole chunks, one for a shorter last chunk). Online the
     demonstrations ``data`` must be attached already; the steps are environment steps of
     ``fit_online`` in ``env`` with ``buffer``, updates starting after ``warmup`` steps of a
-    fresh run (``done == 0``). ``fit_kwargs`` go to d3rlpy (logger, progress).
+    fresh run (``done == 0``), or of a resumed run whose ``buffer`` is empty (its file lost):
+    the current policy refills it first, so no update fits a handful of transitions.
+    ``fit_kwargs`` go to d3rlpy (logger, progress).
     """
     if steps < 1 or chunk < 1:
         raise ValueError(f"steps and chunk must be >= 1, got {steps} and {chunk}")
@@ -69,12 +71,15 @@ def train_in_chunks(
     if env is None:
         yield from _offline_chunks(algo, data, done, remaining, chunk, fit_kwargs)
         return
+    # a resumed run whose buffer was lost (a fresh clone: no buffer.h5) refills before updating
+    refill = warmup if done > 0 and buffer is not None and buffer.transition_count == 0 else 0
     while done < steps:
         n = min(chunk, steps - done)
-        start = warmup if done == 0 else 0
+        start = warmup if done == 0 else refill
         algo.fit_online(
             env, buffer, n_steps=n, n_steps_per_epoch=n, update_start_step=start, **fit_kwargs
         )
+        refill = max(0, refill - n)
         done += n
         yield done
 

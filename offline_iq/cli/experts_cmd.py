@@ -22,6 +22,12 @@ def train_expert_cmd(
         Path | None, typer.Option(help="Checkpoint folder (default experts/<env>).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    refill_steps: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Steps collected without updates when resuming without buffer.h5."
+        ),
+    ] = 10_000,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu:0",
 ) -> None:
     """Train an expert with checkpoints; rerun with the same --out to resume."""
@@ -30,6 +36,6 @@ def train_expert_cmd(
     folder = out or Path("experts") / env_id.replace("/", "-")
     try:
         train_expert(env_id, folder, algo=algo, steps=steps, chunk_steps=chunk_steps, seed=seed,
-                     device=device, log=console.print)  # fmt: skip
+                     device=device, refill_steps=refill_steps, log=console.print)  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err

@@ -5,8 +5,10 @@ evaluated and checkpointed (``model.d3`` + ``state.json``; the replay buffer goe
 ``buffer.h5`` when ``keep_buffer``). The best evaluated model so far is kept as ``best.d3`` (its
 step and return in ``state["best"]``): SAC on MuJoCo oscillates, e.g. Hopper-v5 went 3161 ->
 1102 between two checkpoints here, so the last model is not always the one to collect with.
-Rerunning with the same ``out`` folder resumes from the last checkpoint (with an empty buffer if
-``buffer.h5`` is missing, e.g. after a fresh clone).
+Rerunning with the same ``out`` folder resumes from the last checkpoint. If ``buffer.h5`` is
+missing (a fresh clone keeps only the model files), the resumed model first refills the buffer
+with ``refill_steps`` steps of its own stochastic policy, without updates: SAC updating at one
+gradient step per transition on a buffer of a few transitions would overfit them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def train_expert(
     seed: int = 0,
     device: str = "cpu:0",
     keep_buffer: bool = True,
+    refill_steps: int = 10_000,
     env_kwargs: dict[str, Any] | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
@@ -48,8 +51,8 @@ def train_expert(
         raise ValueError(
             f"unknown expert algorithm {algo!r}; choose from {', '.join(EXPERT_ALGOS)}"
         )
-    if steps < 1 or chunk_steps < 1:
-        raise ValueError("steps and chunk_steps must be >= 1")
+    if steps < 1 or chunk_steps < 1 or refill_steps < 0:
+        raise ValueError("steps and chunk_steps must be >= 1, refill_steps >= 0")
     quiet_d3rlpy()
     out.mkdir(parents=True, exist_ok=True)
     state_path, model_path, buffer_path = out / "state.json", out / "model.d3", out / "buffer.h5"
@@ -68,6 +71,9 @@ def train_expert(
         state = {"env_id": env_id, "algo": algo, "seed": seed, "env_kwargs": kwargs,
                  "steps_done": 0, "evaluations": []}  # fmt: skip
     buffer = load_or_create_replay_buffer(buffer_path, env)
+    refill = refill_steps if int(state["steps_done"]) > 0 and buffer.transition_count == 0 else 0
+    if refill:
+        log(f"{buffer_path} is missing: refilling {refill} steps with the policy before updating")
     env.reset(seed=seed + int(state["steps_done"]))
     while int(state["steps_done"]) < steps:
         n = min(chunk_steps, steps - int(state["steps_done"]))
@@ -79,11 +85,12 @@ def train_expert(
             n_steps=n,
             n_steps_per_epoch=n,
             random_steps=5_000 if first else 0,
-            update_start_step=1_000 if first else 0,
+            update_start_step=1_000 if first else refill,
             logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
             show_progress=True,
         )
         state["steps_done"] = int(state["steps_done"]) + n
+        refill = max(0, refill - n)
         returns = evaluate_policy(model, eval_env, eval_episodes, seed=10_000)
         state["evaluations"].append([state["steps_done"], float(np.mean(returns))])
         rate = n / (time.perf_counter() - start)

@@ -8,11 +8,13 @@ from pathlib import Path
 import d3rlpy
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from offline_iq.cli import app
 from offline_iq.data import load_minari
 from offline_iq.experts.collect import collect_dataset
+from offline_iq.experts.train import train_expert
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -55,3 +57,25 @@ def test_best_checkpoint_collects_as_an_expert(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"expert model '.*missing\.d3' does not exist"):
         collect_dataset("Pendulum-v1", dataset_id="test/x-v0", n_episodes=1, root=tmp_path,
                         expert_model=tmp_path / "missing.d3")  # fmt: skip
+
+
+def _policy_weights(path: Path) -> dict[str, torch.Tensor]:
+    return {
+        k: v.clone() for k, v in d3rlpy.load_learnable(str(path)).impl.policy.state_dict().items()
+    }
+
+
+def test_resume_without_buffer_refills_before_updating(tmp_path: Path) -> None:
+    out, logs = tmp_path / "pendulum", list[str]()
+    common = {"chunk_steps": 200, "eval_episodes": 1, "refill_steps": 400, "log": logs.append}
+    train_expert("Pendulum-v1", out, steps=300, **common)  # type: ignore[arg-type]
+    (out / "buffer.h5").unlink()  # what a fresh clone of a committed checkpoint has
+    trained = _policy_weights(out / "model.d3")
+    # two chunks of refill: d3rlpy would update from the 257th transition (batch 256) without it
+    train_expert("Pendulum-v1", out, steps=700, **common)  # type: ignore[arg-type]
+    assert any("refilling 400 steps" in str(line) for line in logs)
+    refilled = _policy_weights(out / "model.d3")
+    assert all(torch.equal(trained[k], refilled[k]) for k in trained)
+    train_expert("Pendulum-v1", out, steps=900, **common)  # type: ignore[arg-type]
+    updated = _policy_weights(out / "model.d3")
+    assert not all(torch.equal(refilled[k], updated[k]) for k in refilled)
