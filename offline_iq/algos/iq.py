@@ -58,6 +58,12 @@ class IQLearnConfig(IQLearnConfigBase):
             ``results/``).
         critic_learning_rate: critic learning rate.
         temp_learning_rate: temperature learning rate; 0 keeps ``temperature`` fixed.
+        target_entropy: the entropy :math:`\bar{\mathcal{H}}` a learned temperature steers the
+            actor to, :math:`\min_\alpha \mathbb{E}[-\alpha(\log\pi(a|s) + \bar{\mathcal{H}})]`;
+            ``None`` is SAC's :math:`-|\mathcal{A}|`. The soft value carries
+            :math:`\alpha\mathcal{H}` per step, which is negative at a negative target: as
+            :math:`\alpha` grows it becomes a cost of living that the implicit reward (of order
+            1 under the chi2 penalty) has to outweigh; at 0 it vanishes on average.
         actor_optim_factory, critic_optim_factory, temp_optim_factory: optimizer factories.
         actor_encoder_factory, critic_encoder_factory: encoder factories (256x256 MLPs).
         q_func_factory: Q function factory.
@@ -97,6 +103,7 @@ class IQLearnConfig(IQLearnConfigBase):
     actor_learning_rate: float = 1e-3
     critic_learning_rate: float = 3e-4
     temp_learning_rate: float = 0.0
+    target_entropy: float | None = None
     actor_optim_factory: OptimizerFactory = make_optimizer_field()
     critic_optim_factory: OptimizerFactory = make_optimizer_field()
     temp_optim_factory: OptimizerFactory = make_optimizer_field()
@@ -196,6 +203,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             # state-only imitation never sees expert actions, so nothing to clone
             q_filter_bc_weight=0.0 if cfg.state_only else cfg.q_filter_bc_weight,
             policy_averaging=cfg.policy_averaging,
+            target_entropy=cfg.target_entropy,
             device=self._device,
         )
 
