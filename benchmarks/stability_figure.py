@@ -51,14 +51,15 @@ def main() -> None:
         for level, style in ((1.0, "--"), (0.9, ":"), (0.8, "-.")):
             ax.axhline(level * expert, color="grey", linestyle=style, linewidth=0.8)
         options = ", ".join(f"{k}={v}" for k, v in state["options"].items()) or "defaults"
-        ax.set_title(f"{run.name}: {options} (seed {state['seed']})", fontsize="small")
+        algo = {"iq": "IQ-Learn", "valuedice": "ValueDICE"}.get(state["algo"], state["algo"])
+        ax.set_title(f"{run.name}: {algo}, {options} (seed {state['seed']})", fontsize="small")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
         ax.set_xlabel("environment steps")
         ax.set_ylabel("return (5 episodes)")
         ax.legend(fontsize="x-small", loc="lower right")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pd.concat(frames, ignore_index=True).to_csv(args.out.with_suffix(".csv"), index=False)
-    save_figure(fig, args.out, f"{state['online']}: online IQ-Learn, expert {expert:.0f}")
+    save_figure(fig, args.out, f"{state['online']}: online, expert {expert:.0f}")
     print("\n".join(lines))
 
 
