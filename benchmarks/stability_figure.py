@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -52,7 +53,8 @@ def main() -> None:
             ax.axhline(level * expert, color="grey", linestyle=style, linewidth=0.8)
         options = ", ".join(f"{k}={v}" for k, v in state["options"].items()) or "defaults"
         algo = {"iq": "IQ-Learn", "valuedice": "ValueDICE"}.get(state["algo"], state["algo"])
-        ax.set_title(f"{run.name}: {algo}, {options} (seed {state['seed']})", fontsize="small")
+        title = f"{run.name}: {algo}, {options} (seed {state['seed']})"
+        ax.set_title(textwrap.fill(title, 60), fontsize="small")  # long option lists wrap
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
         ax.set_xlabel("environment steps")
         ax.set_ylabel("return (5 episodes)")
