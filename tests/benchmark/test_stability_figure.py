@@ -1,0 +1,85 @@
+"""``benchmarks/stability_figure.py`` redraws a figure from its own CSV (a clone has no run
+folders), from run folders, and names what is wrong with a source."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "stability_figure.py"
+
+
+@pytest.fixture(scope="module")
+def figure() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("stability_figure", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["stability_figure"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _curve(scale: float) -> pd.DataFrame:
+    steps = [2500 * (i + 1) for i in range(6)]
+    rows = [[s, p, scale * s, 1.0, "[1.0]", 10.0] for s in steps for p in ("last", "ema_0.0001")]
+    return pd.DataFrame(rows, columns=["env_steps", "policy", "mean_return", "std", "returns",
+                                       "seconds"])  # fmt: skip
+
+
+def _run_folder(root: Path, name: str, seed: int, options: dict[str, object]) -> Path:
+    folder = root / name
+    folder.mkdir()
+    _curve(0.2 * (seed + 1)).to_csv(folder / "curve.csv", index=False)
+    state = {"dataset": "hopper/expert-v0", "algo": "iq", "demos": 1, "subsample": 1,
+             "seed": seed, "online": "Hopper-v5", "options": options,
+             "steps_done": 15000}  # fmt: skip
+    (folder / "state.json").write_text(json.dumps(state))
+    return folder
+
+
+def test_csv_redraws_the_same_runs_as_the_folders(
+    figure: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a = _run_folder(tmp_path, "a", 0, {})
+    b = _run_folder(tmp_path, "b", 1, {"gradient_penalty": True, "tau": 0.001})
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "one.png"), str(a), str(b)])
+    figure.main()
+    from_folders = capsys.readouterr().out
+    written = pd.read_csv(tmp_path / "one.csv")
+    assert list(dict.fromkeys(written.run)) == ["a", "b"]
+    assert json.loads(written[written.run == "b"].options.iloc[0]) == {"gradient_penalty": True,
+                                                                       "tau": 0.001}  # fmt: skip
+
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "two.png"), str(tmp_path / "one.csv")])
+    figure.main()
+    assert capsys.readouterr().out == from_folders  # same verdicts
+    assert pd.read_csv(tmp_path / "two.csv").equals(written)  # same curves and settings
+
+    picked = figure.read_sources([f"{tmp_path / 'one.csv'}::b", str(a)])
+    assert [r.name for r in picked] == ["b", "a"]
+    assert picked[0].seed == 1 and picked[0].options["tau"] == 0.001
+    assert picked[0].curves.mean_return.tolist() == written[written.run == "b"].mean_return.tolist()
+
+
+def test_bad_sources_are_named(figure: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="neither a run folder nor a CSV"):
+        figure.read_sources([str(tmp_path / "absent")])
+    bare = tmp_path / "bare.csv"
+    _curve(1.0).assign(run="a").to_csv(bare, index=False)
+    with pytest.raises(SystemExit, match=r"lacks the columns \['dataset'"):
+        figure.read_sources([str(bare)])
+    full = tmp_path / "full.csv"
+    figure.Run("a", _curve(1.0), "hopper/expert-v0", "iq", 0, "Hopper-v5", {}).table().to_csv(
+        full, index=False
+    )
+    with pytest.raises(SystemExit, match=r"holds no run \['zz'\]; it holds \['a'\]"):
+        figure.read_sources([f"{full}::zz"])
