@@ -16,7 +16,7 @@ from d3rlpy.base import LearnableConfig
 from d3rlpy.preprocessing import ObservationScaler
 
 from offline_iq.algos.divergences import Divergence
-from offline_iq.algos.iq_loss import IQObjective, ValueObjective
+from offline_iq.algos.iq_loss import ExpertTerminations, IQObjective, ValueObjective
 from offline_iq.algos.scaler_fields import standard_scaler_field
 from offline_iq.validation import check_field_types
 
@@ -54,6 +54,10 @@ class IQLearnConfigBase(LearnableConfig):
             termination is valued as the worst outcome, so the option suits tasks whose
             episodes end in failure (CartPole, Hopper); where the expert itself terminates at a
             goal (Acrobot) it teaches the agent to avoid the goal, and ``fit_online`` warns.
+        expert_terminations: with ``absorbing``, the absorbing value of an expert row's
+            termination: ``"failure"`` (default) the worst, as a policy's (the absorbing state
+            is on only where terminations are failures); ``"goal"`` the best (LS-IQ), which
+            rewards falling where a demonstration falls.
         state_only: learn from expert states only (sec. 5.4): expert actions are not used.
         logged_bc_weight: weight :math:`\\lambda` of soft behaviour cloning on the policy rows,
             :math:`\\lambda\\,\\mathbb{E}[V(s) - Q(s, a)]`: with logged data as policy rows
@@ -92,6 +96,7 @@ class IQLearnConfigBase(LearnableConfig):
     tau: float = 0.005
     bounded_targets: bool = IQObjective.bounded_targets
     absorbing: bool = IQObjective.absorbing
+    expert_terminations: ExpertTerminations = IQObjective.expert_terminations
     state_only: bool = IQObjective.state_only
     logged_bc_weight: float = IQObjective.logged_bc_weight
     temperature: float = 0.01

@@ -43,6 +43,8 @@ __all__ = [
 
 ValueObjective = Literal["value_expert", "value", "v0"]
 VALUE_OBJECTIVES: tuple[str, ...] = get_args(ValueObjective)
+ExpertTerminations = Literal["failure", "goal"]
+EXPERT_TERMINATIONS: tuple[str, ...] = get_args(ExpertTerminations)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,7 @@ class IQObjective:
     gradient_penalty: bool = False
     bounded_targets: bool = False
     absorbing: bool = False
+    expert_terminations: ExpertTerminations = "failure"
     state_only: bool = False
     logged_bc_weight: float = 0.0
 
@@ -74,6 +77,11 @@ class IQObjective:
         if self.value_objective not in VALUE_OBJECTIVES:
             raise ValueError(
                 f"value_objective must be one of {VALUE_OBJECTIVES}, got {self.value_objective!r}"
+            )
+        if self.expert_terminations not in EXPERT_TERMINATIONS:
+            raise ValueError(
+                f"expert_terminations must be one of {EXPERT_TERMINATIONS}, "
+                f"got {self.expert_terminations!r}"
             )
         if self.chi2_on_mixture and self.divergence != "chi2":
             raise ValueError("chi2_on_mixture requires divergence='chi2'")
@@ -144,9 +152,14 @@ class IQObjective:
 
         * ``bounded_targets``: clip :math:`V(s')` to :math:`\pm R / (1 - \gamma)`, the value
           range of rewards bounded by :math:`R` (:meth:`reward_bound`).
-        * ``absorbing``: a termination leads to an absorbing state of value
-          :math:`\pm R / (1 - \gamma)` (+ on expert rows, - on policy rows) instead of 0, so
-          the bootstrap is never cut. ``is_expert`` ``None`` means every row is expert.
+        * ``absorbing``: a termination leads to an absorbing state instead of a cut bootstrap.
+          On policy rows its value is :math:`-R / (1 - \gamma)`, the worst return the rewards
+          allow. On expert rows it follows ``expert_terminations``: ``"failure"`` (default) the
+          same :math:`-R / (1 - \gamma)`, since the absorbing state is on only where
+          terminations are failures (:func:`~offline_iq.learners.absorbing_for`), whoever
+          ends; ``"goal"`` :math:`+R / (1 - \gamma)`, LS-IQ's label of expert rows, which
+          values an expert's fall as the best outcome and teaches the agent to fall where the
+          demonstration falls. ``is_expert`` ``None`` means every row is expert.
         """
         if not (self.bounded_targets or self.absorbing):
             return next_v, terminals
@@ -154,10 +167,12 @@ class IQObjective:
         if self.bounded_targets:
             next_v = next_v.clamp(-limit, limit)
         if self.absorbing:
-            if is_expert is None:
-                is_expert = torch.ones(next_v.shape[0], dtype=torch.bool, device=next_v.device)
-            sign = is_expert.reshape(-1, 1).to(next_v.dtype) * 2.0 - 1.0
-            next_v = torch.where(terminals > 0.5, sign * limit, next_v)
+            absorbing_v = torch.full_like(next_v, -limit)
+            if self.expert_terminations == "goal":
+                if is_expert is None:
+                    is_expert = torch.ones(next_v.shape[0], dtype=torch.bool, device=next_v.device)
+                absorbing_v = torch.where(is_expert.reshape(-1, 1), limit, absorbing_v)
+            next_v = torch.where(terminals > 0.5, absorbing_v, next_v)
             terminals = torch.zeros_like(terminals)
         return next_v, terminals
 

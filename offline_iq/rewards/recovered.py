@@ -8,8 +8,9 @@ computed by the learner's own ``implicit_reward`` (the code its critic loss comp
 with, :meth:`~offline_iq.algos.iq_loss.IQObjective.implicit_reward`), so it is the reward the
 learner trained on: :math:`V^\pi(s')` from the target network when the loss bootstraps from
 one, clipped with ``bounded_targets``, and a termination bootstraps from the absorbing state with
-``absorbing`` (:math:`+R/(1 - \gamma)` on expert rows, :math:`-R/(1 - \gamma)` on policy rows;
-rows count as expert unless ``is_expert`` says otherwise), else ends the bootstrap.
+``absorbing`` (:math:`-R/(1 - \gamma)`; on expert rows :math:`+R/(1 - \gamma)` instead with
+``expert_terminations="goal"``; rows count as expert unless ``is_expert`` says otherwise), else
+ends the bootstrap.
 
 :math:`V^\pi(s) = \alpha \log\sum_a e^{Q(s, a)/\alpha}` for the soft-Q learner (ensemble mean
 ``Q``). For the actor-critic, each critic's

@@ -200,12 +200,24 @@ def test_reward_bound_and_the_absorbing_value_by_hand() -> None:
     b = _batch()  # rows: expert, expert (terminal), policy; V(s') = [0.5, 2.0, 1.0]
     b["terminals"] = torch.tensor([[0.0], [1.0], [1.0]], dtype=torch.float64)
     reward, y = obj.implicit_reward(b["q"], b["next_v"], b["terminals"], b["is_expert"])
-    # absorbing value +-R / (1 - gamma) = +-0.5 / 0.1 = +-5 (+ expert, - policy)
+    # absorbing value -R / (1 - gamma) = -0.5 / 0.1 = -5 on every terminal row (a failure,
+    # whoever ends: expert_terminations="failure"); Q = [1.0, 2.0, 0.5]
+    assert y.flatten().tolist() == pytest.approx([0.45, -4.5, -4.5])
+    assert reward.flatten().tolist() == pytest.approx([0.55, 6.5, 5.0])
+    out = iq_loss(obj, **b)  # the loss logs the same rewards
+    assert float(out.reward_expert) == pytest.approx((0.55 + 6.5) / 2)
+    assert float(out.reward_policy) == pytest.approx(5.0)
+    # "goal" (LS-IQ): +5 on the expert's terminal row, -5 on the policy's
+    goal = dataclasses.replace(obj, expert_terminations="goal")
+    reward, y = goal.implicit_reward(b["q"], b["next_v"], b["terminals"], b["is_expert"])
     assert y.flatten().tolist() == pytest.approx([0.45, 4.5, -4.5])
     assert reward.flatten().tolist() == pytest.approx([0.55, -2.5, 5.0])
-    out = iq_loss(obj, **b)  # the loss logs the same rewards
-    assert float(out.reward_expert) == pytest.approx((0.55 - 2.5) / 2)
-    assert float(out.reward_policy) == pytest.approx(5.0)
+    _, y = goal.implicit_reward(b["q"], b["next_v"], b["terminals"], None)  # every row expert
+    assert y.flatten().tolist() == pytest.approx([0.45, 4.5, 4.5])
+    _, y = obj.implicit_reward(b["q"], b["next_v"], b["terminals"], None)
+    assert y.flatten().tolist() == pytest.approx([0.45, -4.5, -4.5])
+    with pytest.raises(ValueError, match="expert_terminations must be one of"):
+        IQObjective(expert_terminations="success")  # type: ignore[arg-type]
     clipped = dataclasses.replace(obj, absorbing=False, bounded_targets=True, chi2_alpha=0.04)
     # limit 0.08 / 0.1 = 0.8: V(s') = [0.5, 2.0, 1.0] -> [0.5, 0.8, 0.8]; rows 1, 2 terminal
     _, y = clipped.implicit_reward(b["q"], b["next_v"], b["terminals"], b["is_expert"])

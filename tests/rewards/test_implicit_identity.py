@@ -164,8 +164,14 @@ def _check_options_bite(algo: Any, reward: RecoveredReward, absorbing: bool, bou
     if bounded:  # some values of s' outside the range, some inside
         outside = next_v.abs() > limit
         assert bool(outside.any()) and not bool(outside.all())
-    # r = Q - gamma V(absorbing): V = +limit after an expert's termination, -limit after the
-    # policy's, so the two readings differ by -2 gamma limit there and nowhere else
-    gap = as_expert - as_policy
-    expected = torch.where(ended, -2.0 * GAMMA * limit if absorbing else 0.0, 0.0)
-    torch.testing.assert_close(gap, expected, rtol=1e-5, atol=1e-5)
+    # r = Q - gamma V(absorbing) with V(absorbing) = -limit after any termination (a failure,
+    # expert_terminations="failure"): expert and policy readings agree, and a terminal row reads
+    # gamma (limit + V(s')) above the same row read as not terminal; without the absorbing
+    # state, d = 1 cuts the bootstrap: gamma V(s') above
+    torch.testing.assert_close(as_expert, as_policy, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        running = reward(obs, act, next_obs, torch.zeros(BATCH), torch.ones(BATCH))
+    v = next_v.clamp(-limit, limit) if bounded else next_v
+    v = (v.mean(dim=0) if v.dim() == 3 else v).reshape(-1)  # the actor-critic: each critic's V
+    expected = torch.where(ended, GAMMA * ((limit if absorbing else 0.0) + v), 0.0)
+    torch.testing.assert_close(as_expert - running, expected, rtol=1e-5, atol=1e-5)

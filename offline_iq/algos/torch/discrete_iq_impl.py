@@ -111,9 +111,9 @@ class DiscreteIQLearnImpl(DiscreteQFunctionMixin, QLearningAlgoImplBase):
         implicit_reward`): ``Q`` is the ensemble mean (the one critic the loss trains),
         :math:`V(s')` its soft value from the target network when the loss uses one, clipped
         with ``bounded_targets``, and a termination (``terminals`` ``(B, 1)``) bootstraps from
-        the absorbing state with ``absorbing``, whose sign depends on ``is_expert`` (``(B,)``
-        bool; ``None``: every row is an expert row, as offline). Differentiable; the loss
-        computes the same with its own forward passes.
+        the absorbing state with ``absorbing`` (on expert rows per ``expert_terminations``;
+        ``is_expert`` ``(B,)`` bool, ``None``: every row is an expert row, as offline).
+        Differentiable; the loss computes the same with its own forward passes.
         """
         q = self.q_values(obs).gather(1, actions.long().reshape(-1, 1))
         next_v = soft_value(self.next_q_values(next_obs), self._temperature)
