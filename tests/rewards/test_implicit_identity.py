@@ -27,6 +27,11 @@ GAMMA, CHI2_ALPHA = 0.9, 0.02  # a small value range, 2 * 0.02 / (1 - 0.9) = 0.4
 TOL = {"rtol": 1e-6, "atol": 1e-6}
 
 CASES = list(itertools.product([True, False], repeat=4))
+# LS-IQ's labels (expert_terminations="goal"): expert and policy rows read apart after a
+# termination, so the expert mask's path through the loss and the saved reward is checked too
+GOAL_CASES = [
+    (discrete, True, False, target) for discrete in (True, False) for target in (True, False)
+]
 
 
 def _case_id(case: tuple[bool, ...]) -> str:
@@ -34,7 +39,9 @@ def _case_id(case: tuple[bool, ...]) -> str:
     return "-".join(n if on else f"no_{n}" for n, on in zip(names, case, strict=True))
 
 
-def _learner(discrete: bool, absorbing: bool, bounded: bool, target: bool) -> Any:
+def _learner(
+    discrete: bool, absorbing: bool, bounded: bool, target: bool, expert_terminations: str
+) -> Any:
     small = d3rlpy.models.VectorEncoderFactory([16])
     common: dict[str, Any] = {
         "gamma": GAMMA,
@@ -43,6 +50,7 @@ def _learner(discrete: bool, absorbing: bool, bounded: bool, target: bool) -> An
         "absorbing": absorbing,
         "bounded_targets": bounded,
         "use_target_network": target,
+        "expert_terminations": expert_terminations,
         "observation_scaler": None,
         "n_critics": 2,
     }
@@ -113,12 +121,19 @@ def _loss_rewards(
     return torch.stack(captured).mean(dim=0).reshape(-1), loss
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize(
+    ("case", "expert_terminations"),
+    [(case, "failure") for case in CASES] + [(case, "goal") for case in GOAL_CASES],
+    ids=[_case_id(c) for c in CASES] + [f"{_case_id(c)}-goal" for c in GOAL_CASES],
+)
 def test_loss_reward_is_recovered_reward(
-    case: tuple[bool, bool, bool, bool], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    case: tuple[bool, bool, bool, bool],
+    expert_terminations: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     discrete, absorbing, bounded, _ = case
-    algo = _learner(*case)
+    algo = _learner(*case, expert_terminations)
     reward = RecoveredReward.from_algo(algo, n_samples=5)
     loaded = None
     for mixed in (True, False):
@@ -141,10 +156,12 @@ def test_loss_reward_is_recovered_reward(
             loaded = RecoveredReward.load(tmp_path / "reward.pt")
         with torch.no_grad():
             torch.testing.assert_close(loaded(*args, expert), recovered, **TOL)
-    _check_options_bite(algo, reward, absorbing, bounded)
+    _check_options_bite(algo, reward, absorbing, bounded, expert_terminations == "goal")
 
 
-def _check_options_bite(algo: Any, reward: RecoveredReward, absorbing: bool, bounded: bool) -> None:
+def _check_options_bite(
+    algo: Any, reward: RecoveredReward, absorbing: bool, bounded: bool, goal: bool
+) -> None:
     """The batch exercises what the case turns on: clipped values, absorbing terminations."""
     batch = _batch(reward.discrete, mixed=True)
     ended = batch.terminals.reshape(-1) > 0.5
@@ -164,14 +181,16 @@ def _check_options_bite(algo: Any, reward: RecoveredReward, absorbing: bool, bou
     if bounded:  # some values of s' outside the range, some inside
         outside = next_v.abs() > limit
         assert bool(outside.any()) and not bool(outside.all())
-    # r = Q - gamma V(absorbing) with V(absorbing) = -limit after any termination (a failure,
-    # expert_terminations="failure"): expert and policy readings agree, and a terminal row reads
-    # gamma (limit + V(s')) above the same row read as not terminal; without the absorbing
-    # state, d = 1 cuts the bootstrap: gamma V(s') above
-    torch.testing.assert_close(as_expert, as_policy, rtol=1e-5, atol=1e-5)
+    # r = Q - gamma V(absorbing). The policy's termination: V(absorbing) = -limit, so a terminal
+    # row read as a policy's is gamma (limit + V(s')) above the same row read as not terminal;
+    # without the absorbing state, d = 1 cuts the bootstrap: gamma V(s') above
     with torch.no_grad():
-        running = reward(obs, act, next_obs, torch.zeros(BATCH), torch.ones(BATCH))
+        running = reward(obs, act, next_obs, torch.zeros(BATCH), torch.zeros(BATCH))
     v = next_v.clamp(-limit, limit) if bounded else next_v
     v = (v.mean(dim=0) if v.dim() == 3 else v).reshape(-1)  # the actor-critic: each critic's V
     expected = torch.where(ended, GAMMA * ((limit if absorbing else 0.0) + v), 0.0)
-    torch.testing.assert_close(as_expert - running, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(as_policy - running, expected, rtol=1e-5, atol=1e-5)
+    # an expert's termination: the same -limit by default (a failure, whoever ends); +limit with
+    # expert_terminations="goal", so the readings differ by -2 gamma limit there only
+    gap = torch.where(ended, -2.0 * GAMMA * limit if absorbing and goal else 0.0, 0.0)
+    torch.testing.assert_close(as_expert - as_policy, gap, rtol=1e-5, atol=1e-5)
