@@ -12,6 +12,7 @@ seed, environment and options) and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import textwrap
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ def read_sources(sources: list[str]) -> list[Run]:
     return runs
 
 
+@functools.cache  # panels of one dataset load it once
 def expert_score(dataset: str) -> float:
     expert = load_minari(dataset, n_trajectories=1).metadata.ref_max_score
     if expert is None or expert <= 0:
