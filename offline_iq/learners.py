@@ -293,7 +293,8 @@ def config_digest(config: Any) -> str:
     (scalers, optimisers, encoders) as d3rlpy serialises them, without the observation
     scaler's fitted statistics. Two configs that differ in any setting differ here. Fields
     added after results were published (:data:`_LATER_FIELDS`) count only away from their
-    default, which trains exactly as before they existed, so published cells keep their keys."""
+    default, which trains exactly as before they existed, so published cells keep their keys;
+    ``expert_terminations`` counts only with ``absorbing`` on and away from ``"goal"``."""
     record = json.loads(config.serialize())
     scaler = record.get("observation_scaler", {})
     scaler["params"] = {k: v for k, v in scaler.get("params", {}).items() if k not in _FITTED}
@@ -301,5 +302,9 @@ def config_digest(config: Any) -> str:
     for name, default in _LATER_FIELDS.items():
         if name in record and record[name] == default:
             del record[name]
+    # expert_terminations (added later) acts only through the absorbing state; "goal" is how
+    # absorbing expert rows trained before the field existed, so it too leaves the key alone
+    if not record.get("absorbing", False) or record.get("expert_terminations") == "goal":
+        record.pop("expert_terminations", None)
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:10]

@@ -220,7 +220,9 @@ def test_results_of_an_earlier_version_are_read_but_never_appended(tmp_path: Pat
 
 def test_published_cells_keep_their_keys() -> None:
     # a field added later (logged_bc_weight) leaves the digest alone at its default, so the
-    # committed results of results/offline-v2 and results/logged-v1 are still found on resume
+    # committed results of results/offline-v2 and results/logged-v1 are still found on resume;
+    # logged-v1 trained with the absorbing state and LS-IQ's goal-labelled expert terminations,
+    # which expert_terminations="goal" restores (its default, "failure", trains differently)
     root = Path(__file__).resolve().parents[2] / "results"
     for folder, algo, logged in (("offline-v2", "iq", None), ("logged-v1", "iq-logged", True)):
         frame = pd.read_csv(root / folder / "results.csv")
@@ -229,9 +231,11 @@ def test_published_cells_keep_their_keys() -> None:
         if logged:
             rows = rows[rows["logged"] != "none"]
         row = rows[rows.n_trajectories == 1].iloc[0]
+        then = {"expert_terminations": "goal"} if logged else {}
         (cell,) = make_grid(
             [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
-            eval_at=[500, 1000, 2000, 5000], options={CARTPOLE: {algo: json.loads(row.options)}},
+            eval_at=[500, 1000, 2000, 5000],
+            options={CARTPOLE: {algo: {**json.loads(row.options), **then}}},
             logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
         )  # fmt: skip
         assert cell.key() == row.key, folder
@@ -242,3 +246,28 @@ def test_published_cells_keep_their_keys() -> None:
             logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
         )  # fmt: skip
         assert changed[0].key() != row.key
+        if logged:
+            (now,) = make_grid(
+                [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
+                eval_at=[500, 1000, 2000, 5000],
+                options={CARTPOLE: {algo: json.loads(row.options)}},
+                logged={CARTPOLE: "cartpole/mixed-v0"},
+            )  # fmt: skip
+            assert now.key() != row.key
+
+
+def test_expert_terminations_counts_only_where_it_trains_differently() -> None:
+    # it acts only through the absorbing state, and "goal" is how absorbing expert rows trained
+    # before the field existed: the key moves for the new default under absorbing, nowhere else
+    data = load_minari(CARTPOLE, n_trajectories=1)
+
+    def digest(**options: object) -> str:
+        return config_digest(make_config("iq", data, **options))
+
+    assert digest(absorbing=False, expert_terminations="goal") == digest(
+        absorbing=False, expert_terminations="failure"
+    )
+    assert digest(absorbing=True, expert_terminations="goal") != digest(
+        absorbing=True, expert_terminations="failure"
+    )
+    assert digest(absorbing=True, expert_terminations="goal") != digest(absorbing=False)
