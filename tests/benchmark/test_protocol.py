@@ -218,42 +218,35 @@ def test_results_of_an_earlier_version_are_read_but_never_appended(tmp_path: Pat
         store.append(run_cell(cell))
 
 
+def _cartpole_key(algo: str, options: dict[str, object], logged: bool) -> str:
+    (cell,) = make_grid(
+        [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
+        eval_at=[500, 1000, 2000, 5000], options={CARTPOLE: {algo: options}},
+        logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
+    )  # fmt: skip
+    return cell.key()
+
+
 def test_published_cells_keep_their_keys() -> None:
     # a field added later (logged_bc_weight) leaves the digest alone at its default, so the
     # committed results of results/offline-v2 and results/logged-v1 are still found on resume;
     # logged-v1 trained with the absorbing state and LS-IQ's goal-labelled expert terminations,
     # which expert_terminations="goal" restores (its default, "failure", trains differently)
     root = Path(__file__).resolve().parents[2] / "results"
-    for folder, algo, logged in (("offline-v2", "iq", None), ("logged-v1", "iq-logged", True)):
+    for folder, algo, logged in (("offline-v2", "iq", False), ("logged-v1", "iq-logged", True)):
         frame = pd.read_csv(root / folder / "results.csv")
         name = algo.removesuffix("-logged")
         rows = frame[(frame.dataset == CARTPOLE) & (frame.algo == name) & (frame.seed == 0)]
         if logged:
             rows = rows[rows["logged"] != "none"]
         row = rows[rows.n_trajectories == 1].iloc[0]
+        options = json.loads(row.options)
         then = {"expert_terminations": "goal"} if logged else {}
-        (cell,) = make_grid(
-            [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
-            eval_at=[500, 1000, 2000, 5000],
-            options={CARTPOLE: {algo: {**json.loads(row.options), **then}}},
-            logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
-        )  # fmt: skip
-        assert cell.key() == row.key, folder
-        changed = make_grid(
-            [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
-            eval_at=[500, 1000, 2000, 5000],
-            options={CARTPOLE: {algo: {**json.loads(row.options), "logged_bc_weight": 0.5}}},
-            logged={CARTPOLE: "cartpole/mixed-v0"} if logged else None,
-        )  # fmt: skip
-        assert changed[0].key() != row.key
+        assert _cartpole_key(algo, {**options, **then}, logged) == row.key, folder
+        changed = {**options, **then, "logged_bc_weight": 0.5}
+        assert _cartpole_key(algo, changed, logged) != row.key
         if logged:
-            (now,) = make_grid(
-                [CARTPOLE], [algo], [1], [0], steps=5000, eval_episodes=10, pool="evaluation",
-                eval_at=[500, 1000, 2000, 5000],
-                options={CARTPOLE: {algo: json.loads(row.options)}},
-                logged={CARTPOLE: "cartpole/mixed-v0"},
-            )  # fmt: skip
-            assert now.key() != row.key
+            assert _cartpole_key(algo, options, logged) != row.key
 
 
 def test_expert_terminations_counts_only_where_it_trains_differently() -> None:
