@@ -28,6 +28,13 @@ def train_expert_cmd(
             min=0, help="Steps collected without updates when resuming without buffer.h5."
         ),
     ] = 10_000,
+    from_best: Annotated[
+        bool,
+        typer.Option(
+            help="Resume from best.d3's weights, not the last model's (the step count goes on; "
+            "recorded in state.json's restarts)."
+        ),
+    ] = False,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu:0",
 ) -> None:
     """Train an expert with checkpoints; rerun with the same --out to resume."""
@@ -36,6 +43,7 @@ def train_expert_cmd(
     folder = out or Path("experts") / env_id.replace("/", "-")
     try:
         train_expert(env_id, folder, algo=algo, steps=steps, chunk_steps=chunk_steps, seed=seed,
-                     device=device, refill_steps=refill_steps, log=console.print)  # fmt: skip
+                     device=device, refill_steps=refill_steps, from_best=from_best,
+                     log=console.print)  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err

@@ -79,3 +79,35 @@ def test_resume_without_buffer_refills_before_updating(tmp_path: Path) -> None:
     train_expert("Pendulum-v1", out, steps=900, **common)  # type: ignore[arg-type]
     updated = _policy_weights(out / "model.d3")
     assert not all(torch.equal(refilled[k], updated[k]) for k in refilled)
+
+
+def test_from_best_restarts_from_the_best_weights_and_records_it(tmp_path: Path) -> None:
+    out, logs = tmp_path / "pendulum", list[str]()
+    common = {"chunk_steps": 150, "eval_episodes": 1, "refill_steps": 150, "log": logs.append}
+    with pytest.raises(ValueError, match="holds no run to restart from"):
+        train_expert("Pendulum-v1", out, steps=150, from_best=True, **common)  # type: ignore[arg-type]
+    train_expert("Pendulum-v1", out, steps=150, **common)  # type: ignore[arg-type]
+    early = tmp_path / "early.d3"
+    early.write_bytes((out / "model.d3").read_bytes())
+    train_expert("Pendulum-v1", out, steps=300, **common)  # type: ignore[arg-type]
+    # make the early model the best one, whatever the two evaluations said
+    (out / "best.d3").write_bytes(early.read_bytes())
+    state = json.loads((out / "state.json").read_text())
+    state["best"] = {"steps": 150, "return": -1.0, "std": 0.0}
+    (out / "state.json").write_text(json.dumps(state))
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(
+            _policy_weights(early).values(),
+            _policy_weights(out / "model.d3").values(),
+            strict=True,
+        )
+    )
+    (out / "buffer.h5").unlink()  # the refill chunk makes no update: the weights stay the best's
+    train_expert("Pendulum-v1", out, steps=450, from_best=True, **common)  # type: ignore[arg-type]
+    restarted, best = _policy_weights(out / "model.d3"), _policy_weights(early)
+    assert all(torch.equal(restarted[k], best[k]) for k in best)
+    state = json.loads((out / "state.json").read_text())
+    assert state["steps_done"] == 450 and [s for s, _ in state["evaluations"]] == [150, 300, 450]
+    assert state["restarts"] == [{"at_step": 300, "weights_from_step": 150, "weights_return": -1.0}]
+    assert any("with the weights of best.d3 (step 150" in str(line) for line in logs)
