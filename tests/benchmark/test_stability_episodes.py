@@ -1,0 +1,40 @@
+"""``benchmarks/stability_episodes.py`` replays an online run's final policies on the curve's own
+evaluation episodes and sets them beside the demonstration the run imitated."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def _run(script: str, *args: str) -> str:
+    command = [sys.executable, str(BENCHMARKS / script), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> None:
+    run = tmp_path / "pendulum-s0"
+    _run("online_stability.py", "Pendulum-v1", "pendulum/expert-v0", "--seed", "0", "--pool",
+         "evaluation", "--steps", "300", "--eval-every", "300", "--episodes", "2", "--track",
+         "0.01", "--out", str(run))  # fmt: skip
+    table = _run("stability_episodes.py", str(run), "--episodes", "2").splitlines()
+    rows = {line.split(" | ")[1]: line.strip("| ").split(" | ") for line in table[2:]}
+    assert list(rows) == ["demonstration", "last", "ema_0.01"]
+    assert rows["demonstration"][0] == "pendulum-s0 (300 steps)"
+    assert rows["demonstration"][3:] == ["200", "time limit"]  # Pendulum never terminates
+    curve = pd.read_csv(run / "curve.csv")
+    for policy in ("last", "ema_0.01"):
+        assert rows[policy][3:] == ["200, 200", "0 of 2"]
+        logged = json.loads(curve[curve.policy == policy].returns.iloc[-1])
+        replayed = [float(r) for r in rows[policy][2].split(", ")]
+        assert all(abs(a - b) <= 0.6 for a, b in zip(logged, replayed, strict=True))
