@@ -35,15 +35,26 @@ def train_expert_cmd(
             "recorded in state.json's restarts)."
         ),
     ] = False,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-kwarg",
+            "-e",
+            help="gym.make keyword KEY=VALUE (repeatable; JSON values), e.g. "
+            "-e include_cfrc_ext_in_observation=false; stored in state.json, reused on resume.",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu:0",
 ) -> None:
     """Train an expert with checkpoints; rerun with the same --out to resume."""
+    from offline_iq.cli.train_cmd import parse_options
     from offline_iq.experts.train import train_expert
 
     folder = out or Path("experts") / env_id.replace("/", "-")
+    env_kwargs = parse_options(env_kwarg, "--env-kwarg") if env_kwarg else None
     try:
         train_expert(env_id, folder, algo=algo, steps=steps, chunk_steps=chunk_steps, seed=seed,
                      device=device, refill_steps=refill_steps, from_best=from_best,
-                     log=console.print)  # fmt: skip
+                     env_kwargs=env_kwargs, log=console.print)  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err

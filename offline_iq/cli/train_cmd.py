@@ -36,16 +36,17 @@ from offline_iq.training import (
 )
 
 
-def parse_options(options: list[str]) -> dict[str, Any]:
+def parse_options(options: list[str], flag: str = "--option") -> dict[str, Any]:
     """``["absorbing=true", "chi2_alpha=0.1"]`` -> ``{"absorbing": True, "chi2_alpha": 0.1}``.
 
-    Values are read as JSON (numbers, ``true``/``false``, ``null``), else kept as strings.
+    Values are read as JSON (numbers, ``true``/``false``, ``null``), else kept as strings;
+    ``flag`` names the option in the error.
     """
     parsed: dict[str, Any] = {}
     for item in options:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise typer.BadParameter(f"--option must look like KEY=VALUE, got {item!r}")
+            raise typer.BadParameter(f"{flag} must look like KEY=VALUE, got {item!r}")
         try:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:

@@ -14,6 +14,9 @@ gradient step per transition on a buffer of a few transitions would overfit them
 from its best and stayed down (Ant-v5 here: 3040 at 660k steps, then below 1,300 for the next
 150k). ``steps_done`` keeps counting every environment step taken, the discarded ones included,
 the replay buffer is kept as it is, and the restart is recorded in ``state["restarts"]``.
+
+``env_kwargs`` go to ``gym.make`` and are stored in ``state["env_kwargs"]``; a resume reuses the
+stored ones (``None``) and refuses different ones, so a run never changes environment midway.
 """
 
 from __future__ import annotations
@@ -63,12 +66,20 @@ def train_expert(
     out.mkdir(parents=True, exist_ok=True)
     state_path, model_path, buffer_path = out / "state.json", out / "model.d3", out / "buffer.h5"
     best_path = out / "best.d3"
-    kwargs = dict(env_kwargs or {})
+    resuming = state_path.exists() and model_path.exists()
+    stored = json.loads(state_path.read_text()) if resuming else None
+    if stored is not None:
+        if stored["env_id"] != env_id or stored["algo"] != algo:
+            raise ValueError(f"{out} holds a {stored['algo']} run on {stored['env_id']}")
+        if env_kwargs is not None and dict(env_kwargs) != stored.get("env_kwargs", {}):
+            raise ValueError(
+                f"{out} was trained with env_kwargs {stored.get('env_kwargs', {})}, "
+                f"not {dict(env_kwargs)}: resume with the same (or none)"
+            )
+    kwargs = dict(stored.get("env_kwargs", {}) if stored is not None else env_kwargs or {})
     env, eval_env = gym.make(env_id, **kwargs), gym.make(env_id, **kwargs)
-    if state_path.exists() and model_path.exists():
-        state = json.loads(state_path.read_text())
-        if state["env_id"] != env_id or state["algo"] != algo:
-            raise ValueError(f"{out} holds a {state['algo']} run on {state['env_id']}")
+    if stored is not None:
+        state = stored
         if from_best and not best_path.exists():
             raise ValueError(f"{out} has no best.d3 to restart from")
         model: Any = d3rlpy.load_learnable(

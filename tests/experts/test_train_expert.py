@@ -111,3 +111,33 @@ def test_from_best_restarts_from_the_best_weights_and_records_it(tmp_path: Path)
     assert state["steps_done"] == 450 and [s for s, _ in state["evaluations"]] == [150, 300, 450]
     assert state["restarts"] == [{"at_step": 300, "weights_from_step": 150, "weights_return": -1.0}]
     assert any("with the weights of best.d3 (step 150" in str(line) for line in logs)
+
+
+def test_env_kwargs_are_stored_reused_on_resume_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gymnasium as gym
+
+    made: list[dict[str, object]] = []
+    real_make = gym.make
+
+    def recording_make(env_id: str, **kwargs: object) -> gym.Env:
+        made.append(kwargs)
+        return real_make(env_id, **kwargs)
+
+    monkeypatch.setattr("offline_iq.experts.train.gym.make", recording_make)
+    out = tmp_path / "pendulum"
+    args = ["train-expert", "Pendulum-v1", "--chunk-steps", "150", "--out", str(out)]
+    first = runner.invoke(app, [*args, "--steps", "150", "-e", "g=5.0"])
+    assert first.exit_code == 0, first.output
+    assert json.loads((out / "state.json").read_text())["env_kwargs"] == {"g": 5.0}
+    assert made and all(kwargs == {"g": 5.0} for kwargs in made)
+    made.clear()
+    resumed = runner.invoke(app, [*args, "--steps", "300"])  # no -e: the stored ones
+    assert resumed.exit_code == 0, resumed.output
+    assert made and all(kwargs == {"g": 5.0} for kwargs in made)
+    other = runner.invoke(app, [*args, "--steps", "450", "-e", "g=9.8"])
+    assert other.exit_code != 0 and "trained with env_kwargs" in other.output
+    assert json.loads((out / "state.json").read_text())["steps_done"] == 300
+    malformed = runner.invoke(app, [*args, "--steps", "450", "-e", "g"])
+    assert malformed.exit_code != 0 and "--env-kwarg must look like KEY=VALUE" in malformed.output
