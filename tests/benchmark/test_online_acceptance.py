@@ -1,0 +1,74 @@
+"""``benchmarks/online_acceptance.py`` judges every run's read policy by the issue's rule and
+counts, per environment, the runs that pass."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def acceptance() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))  # the script imports stability_figure beside it
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "online_acceptance", BENCHMARKS / "online_acceptance.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["online_acceptance"] = module
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def _run(root: Path, name: str, seed: int, fractions: list[float], expert: float) -> Path:
+    """A run folder whose read policy scores ``fractions`` of the expert every 10,000 steps."""
+    folder = root / name
+    folder.mkdir()
+    rows = [
+        [10_000 * (i + 1), policy, f * expert, 1.0, "[1.0]", 1.0]
+        for i, f in enumerate(fractions)
+        for policy in ("last", "ema_0.0001")
+    ]
+    columns = ["env_steps", "policy", "mean_return", "std", "returns", "seconds"]
+    pd.DataFrame(rows, columns=columns).to_csv(folder / "curve.csv", index=False)
+    state = {"dataset": "hopper/expert-v0", "algo": "iq", "seed": seed, "online": "Hopper-v5",
+             "options": {}}  # fmt: skip
+    (folder / "state.json").write_text(json.dumps(state))
+    return folder
+
+
+def test_runs_are_judged_and_counted(
+    acceptance: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expert = acceptance.expert_score("hopper/expert-v0")
+    passing = _run(tmp_path, "passing", 0, [0.5, 0.92, 0.85, 0.9, 0.95, 1.0, 0.97, 0.96], expert)
+    dipping = _run(tmp_path, "dipping", 1, [0.91, 0.7, 0.95, 0.96, 0.98, 0.99, 1.0, 1.0], expert)
+    never = _run(tmp_path, "never", 2, [0.3, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], expert)
+    runs = acceptance.read_sources([str(passing), str(dipping), str(never)])
+    judged = acceptance.judge_runs(runs, "ema_0.0001", 50_000)
+    assert [j.passes for j in judged] == [True, False, False]
+    assert judged[1].verdict.dips == 1 and judged[1].verdict.final == pytest.approx(1.0)
+
+    monkeypatch.setattr(sys, "argv", ["x", str(passing), str(dipping), str(never)])
+    acceptance.main()
+    out = capsys.readouterr().out
+    assert "| Hopper-v5 | 3 | 1 | 2 | 1 | 2 |" in out  # runs, pass, reach, hold, final
+    assert "no: hold fails |" in out
+    assert "no: never reaches 90%; final 0.600 < 0.95 |" in out
+
+    with pytest.raises(SystemExit, match=r"has no policy 'ema_0\.01'"):
+        acceptance.judge_runs(runs, "ema_0.01", 50_000)
