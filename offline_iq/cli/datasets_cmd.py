@@ -79,6 +79,15 @@ def collect(
     continuous: Annotated[
         bool, typer.Option(help="Continuous-action variant (LunarLander-v3).")
     ] = False,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-kwarg",
+            "-e",
+            help="gym.make keyword KEY=VALUE (repeatable; JSON values), e.g. "
+            "-e include_cfrc_ext_in_observation=false; recorded in the dataset's env_spec.",
+        ),
+    ] = None,
     reference_episodes: Annotated[
         int, typer.Option(min=1, help="Episodes for each reference score.")
     ] = 50,
@@ -133,7 +142,11 @@ def collect(
         raise typer.BadParameter(f"policy must be one of {kinds}, got {policy!r}")
     if episodes is None and policy != "mixed":
         episodes = 50
-    env_kwargs = {"continuous": True} if continuous else {}
+    from offline_iq.cli.train_cmd import parse_options
+
+    env_kwargs = parse_options(env_kwarg, "--env-kwarg") if env_kwarg else {}
+    if continuous:
+        env_kwargs["continuous"] = True
     try:
         dataset = collect_dataset(
             env_id,

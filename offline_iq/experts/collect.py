@@ -303,6 +303,12 @@ def collect_dataset(
     logged = policy in ("medium", "mixed")
     kwargs = dict(env_kwargs or {})
     trained = None if expert_model is None else TrainedExpert(expert_model)
+    if trained is not None:
+        probe = gym.make(env_id, **kwargs)
+        try:
+            trained.check_env(probe)
+        finally:
+            probe.close()
 
     def new_expert() -> ExpertPolicy:
         return trained if trained is not None else make_expert(env_id, **kwargs)

@@ -30,6 +30,18 @@ class TrainedExpert:
         self.name = f"{type(self._model).__name__.lower()}-{path.parent.name}-{path.stem}"
         self.description = f"d3rlpy {type(self._model).__name__} expert loaded from {path}."
 
+    def check_env(self, env: Any) -> None:
+        """Raise ``ValueError`` unless ``env``'s observations are the shape the model was trained
+        on (an environment made with other keywords, e.g. Ant-v5's contact forces, differs)."""
+        trained = tuple(int(d) for d in self._model.observation_shape)
+        shape = tuple(env.observation_space.shape or ())
+        if shape != trained:
+            raise ValueError(
+                f"{self.description[:-1]} acts on observations of shape {trained}, but the "
+                f"environment gives {shape}: make it with the keywords the expert was trained "
+                "with (its state.json's env_kwargs)"
+            )
+
     def reset(self) -> None:
         """Nothing to clear: the policy is stateless."""
 
