@@ -7,8 +7,12 @@ the next ``--hold`` steps is below ``floor`` (80%), and its last evaluation (the
 advance, never the best seen) is at least ``final`` (95%): :func:`judge_curve`.
 
 Run: ``.venv/bin/python benchmarks/online_acceptance.py SOURCE... [--policy ema_0.0001]
-[--hold 50000]``; a SOURCE is as for ``stability_figure.py`` (a run folder, a CSV it wrote, or
-``CSV::RUN``). Prints Markdown.
+[--hold 50000] [--against SOURCE... [--against-policy last]]``; a SOURCE is as for
+``stability_figure.py`` (a run folder, a CSV it wrote, or ``CSV::RUN``). With ``--against``
+(e.g. the default's runs beside a candidate's, or ValueDICE's read by its last iterate), both
+sets are judged and, per environment, over the seeds both ran, rliable's probability that the
+first set's final score exceeds the second's, with its 95% CI and verdict (``better`` /
+``worse`` only when the whole CI is on one side of 0.5). Prints Markdown.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ import numpy as np
 from stability_figure import Run, expert_score, read_sources
 
 from offline_iq.benchmark.online_criteria import CurveVerdict, judge_curve
-from offline_iq.benchmark.statistics import ScoreSet, interval_estimates
+from offline_iq.benchmark.statistics import (
+    ScoreSet,
+    interval_estimates,
+    probability_of_improvement,
+)
 
 
 @dataclass(frozen=True)
@@ -103,14 +111,51 @@ def summary_rows(judged: list[Judged], reps: int = 2000) -> list[str]:
     return lines
 
 
+def improvement_rows(judged: list[Judged], against: list[Judged], reps: int = 2000) -> list[str]:
+    """Per environment, over the seeds both sets ran: P(first final > second final) [95% CI]."""
+    lines = [
+        "| environment | seeds | P(runs > against) [95% CI] | verdict |",
+        "|---|---|---|---|",
+    ]
+    for env in dict.fromkeys(j.run.online for j in judged):
+        ours = {j.run.seed: j.verdict.final for j in judged if j.run.online == env}
+        theirs = {j.run.seed: j.verdict.final for j in against if j.run.online == env}
+        seeds = sorted(set(ours) & set(theirs))
+        if len(seeds) < 2:
+            lines.append(f"| {env} | {len(seeds)} | - | fewer than 2 common seeds |")
+            continue
+        scores = ScoreSet(
+            {"runs": np.array([[ours[s]] for s in seeds]),
+             "against": np.array([[theirs[s]] for s in seeds])},
+            [(env, 1, 1)],
+            seeds,
+        )  # fmt: skip
+        row = probability_of_improvement(scores, reference="runs", reps=reps).iloc[0]
+        lines.append(
+            f"| {env} | {', '.join(map(str, seeds))} | {row.p:.2f} [{row.p_lo:.2f}, "
+            f"{row.p_hi:.2f}] | {row.verdict} |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="+", help="run folder, CSV, or CSV::RUN")
     parser.add_argument("--policy", default="ema_0.0001", help="the policy read (default EMA 1e-4)")
     parser.add_argument("--hold", type=int, default=50_000)
+    parser.add_argument("--against", nargs="+", default=[], help="runs to compare with")
+    parser.add_argument(
+        "--against-policy", default=None, help="the policy read in --against (default --policy)"
+    )
     args = parser.parse_args()
     judged = judge_runs(read_sources(args.sources), args.policy, args.hold)
-    print("\n".join([*summary_rows(judged), "", *run_rows(judged)]))
+    lines = [*summary_rows(judged), "", *run_rows(judged)]
+    if args.against:
+        policy = args.against_policy or args.policy
+        against = judge_runs(read_sources(args.against), policy, args.hold)
+        lines += ["", "Against:", "", *summary_rows(against), "", *run_rows(against), "",
+                  *improvement_rows(judged, against)]  # fmt: skip
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -70,5 +70,16 @@ def test_runs_are_judged_and_counted(
     assert "no: hold fails |" in out
     assert "no: never reaches 90%; final 0.600 < 0.95 |" in out
 
+    # a second set, lower on every seed: the first is "better" once the CI clears 0.5
+    low = [_run(tmp_path, f"low{s}", s, [0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 - s / 10], expert)
+           for s in range(3)]  # fmt: skip
+    argv = ["x", str(passing), str(dipping), str(never), "--against", *map(str, low)]
+    monkeypatch.setattr(sys, "argv", argv)
+    acceptance.main()
+    out = capsys.readouterr().out
+    assert "| Hopper-v5 | 0, 1, 2 | 1.00 [1.00, 1.00] | better |" in out
+    lone = acceptance.judge_runs(acceptance.read_sources([str(low[0])]), "last", 50_000)
+    assert "fewer than 2 common seeds" in acceptance.improvement_rows(judged, lone)[-1]
+
     with pytest.raises(SystemExit, match=r"has no policy 'ema_0\.01'"):
         acceptance.judge_runs(runs, "ema_0.01", 50_000)
