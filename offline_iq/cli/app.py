@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +29,42 @@ def _common(
     ] = None,
 ) -> None:
     set_torch_threads(threads)
+
+
+def parse_options(options: list[str], flag: str = "--option") -> dict[str, Any]:
+    """``["absorbing=true", "chi2_alpha=0.1"]`` -> ``{"absorbing": True, "chi2_alpha": 0.1}``.
+
+    Values are read as JSON (numbers, ``true``/``false``, ``null``), else kept as strings;
+    ``flag`` names the option in the error.
+    """
+    parsed: dict[str, Any] = {}
+    for item in options:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{flag} must look like KEY=VALUE, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        parsed[key.strip()] = value
+    return parsed
+
+
+#: ``-e KEY=VALUE`` (repeatable): keywords for ``gym.make``, read by :func:`env_kwargs_from`
+EnvKwargOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env-kwarg",
+        "-e",
+        help="gym.make keyword KEY=VALUE (repeatable; JSON values), e.g. "
+        "-e include_cfrc_ext_in_observation=false.",
+    ),
+]
+
+
+def env_kwargs_from(values: list[str] | None) -> dict[str, Any] | None:
+    """The ``-e`` values as ``gym.make`` keywords; ``None`` when none were given."""
+    return parse_options(values, "--env-kwarg") if values else None
 
 
 def fmt(value: float | None) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from offline_iq.cli.app import app, console, fmt
+from offline_iq.cli.app import EnvKwargOption, app, console, env_kwargs_from, fmt
 
 
 @app.command()
@@ -79,15 +79,7 @@ def collect(
     continuous: Annotated[
         bool, typer.Option(help="Continuous-action variant (LunarLander-v3).")
     ] = False,
-    env_kwarg: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env-kwarg",
-            "-e",
-            help="gym.make keyword KEY=VALUE (repeatable; JSON values), e.g. "
-            "-e include_cfrc_ext_in_observation=false; recorded in the dataset's env_spec.",
-        ),
-    ] = None,
+    env_kwarg: EnvKwargOption = None,  # recorded in the dataset's env_spec
     reference_episodes: Annotated[
         int, typer.Option(min=1, help="Episodes for each reference score.")
     ] = 50,
@@ -142,9 +134,7 @@ def collect(
         raise typer.BadParameter(f"policy must be one of {kinds}, got {policy!r}")
     if episodes is None and policy != "mixed":
         episodes = 50
-    from offline_iq.cli.train_cmd import parse_options
-
-    env_kwargs = parse_options(env_kwarg, "--env-kwarg") if env_kwarg else {}
+    env_kwargs = env_kwargs_from(env_kwarg) or {}
     if continuous:
         env_kwargs["continuous"] = True
     try:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from offline_iq.cli.app import app, console
+from offline_iq.cli.app import EnvKwargOption, app, console, env_kwargs_from
 
 
 @app.command("train-expert")
@@ -35,23 +35,14 @@ def train_expert_cmd(
             "recorded in state.json's restarts)."
         ),
     ] = False,
-    env_kwarg: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env-kwarg",
-            "-e",
-            help="gym.make keyword KEY=VALUE (repeatable; JSON values), e.g. "
-            "-e include_cfrc_ext_in_observation=false; stored in state.json, reused on resume.",
-        ),
-    ] = None,
+    env_kwarg: EnvKwargOption = None,  # stored in state.json, reused on resume
     device: Annotated[str, typer.Option(help="torch device.")] = "cpu:0",
 ) -> None:
     """Train an expert with checkpoints; rerun with the same --out to resume."""
-    from offline_iq.cli.train_cmd import parse_options
     from offline_iq.experts.train import train_expert
 
     folder = out or Path("experts") / env_id.replace("/", "-")
-    env_kwargs = parse_options(env_kwarg, "--env-kwarg") if env_kwarg else None
+    env_kwargs = env_kwargs_from(env_kwarg)
     try:
         train_expert(env_id, folder, algo=algo, steps=steps, chunk_steps=chunk_steps, seed=seed,
                      device=device, refill_steps=refill_steps, from_best=from_best,

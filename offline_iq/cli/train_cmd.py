@@ -10,7 +10,7 @@ import d3rlpy
 import numpy as np
 import typer
 
-from offline_iq.cli.app import app, console
+from offline_iq.cli.app import app, console, parse_options
 from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.data.logged import check_logged
 from offline_iq.evaluation import evaluate_policy
@@ -34,25 +34,6 @@ from offline_iq.training import (
     save_checkpoint,
     train_in_chunks,
 )
-
-
-def parse_options(options: list[str], flag: str = "--option") -> dict[str, Any]:
-    """``["absorbing=true", "chi2_alpha=0.1"]`` -> ``{"absorbing": True, "chi2_alpha": 0.1}``.
-
-    Values are read as JSON (numbers, ``true``/``false``, ``null``), else kept as strings;
-    ``flag`` names the option in the error.
-    """
-    parsed: dict[str, Any] = {}
-    for item in options:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{flag} must look like KEY=VALUE, got {item!r}")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        parsed[key.strip()] = value
-    return parsed
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,16 +10,12 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "expert_curves.py"
+from tests.benchmark.scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def curves() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("expert_curves", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("expert_curves")
 
 
 def test_folders_and_old_csvs_make_one_table(

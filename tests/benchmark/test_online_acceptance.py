@@ -3,7 +3,6 @@ counts, per environment, the runs that pass."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,23 +11,12 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+from tests.benchmark.scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def acceptance() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports stability_figure beside it
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "online_acceptance", BENCHMARKS / "online_acceptance.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["online_acceptance"] = module
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_benchmark("online_acceptance")
 
 
 def _run(root: Path, name: str, seed: int, fractions: list[float], expert: float) -> Path:

@@ -3,7 +3,6 @@ folders), from run folders, and names what is wrong with a source."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,17 +11,12 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "stability_figure.py"
+from tests.benchmark.scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def figure() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stability_figure", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["stability_figure"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("stability_figure")
 
 
 def _curve(scale: float) -> pd.DataFrame:
