@@ -21,9 +21,9 @@ import argparse
 from dataclasses import dataclass
 
 import numpy as np
-from stability_figure import Run, expert_score, read_sources
+from stability_figure import Run, judge_policy, read_sources
 
-from offline_iq.benchmark.online_criteria import CurveVerdict, judge_curve
+from offline_iq.benchmark.online_criteria import CurveVerdict
 from offline_iq.benchmark.statistics import (
     ScoreSet,
     interval_estimates,
@@ -46,17 +46,7 @@ class Judged:
 
 def judge_runs(runs: list[Run], policy: str, hold: int) -> list[Judged]:
     """Judge ``policy``'s curve of every run against its dataset's expert score."""
-    judged = []
-    for run in runs:
-        part = run.curves[run.curves.policy == policy]
-        if part.empty:
-            policies = sorted(set(run.curves.policy))
-            raise SystemExit(f"{run.name} has no policy {policy!r}; it has {policies}")
-        expert = expert_score(run.dataset)
-        curve = list(zip(part.env_steps, part.mean_return, strict=True))
-        verdict = judge_curve(curve, expert, hold=hold)
-        judged.append(Judged(run, verdict, float(part.mean_return.tail(5).mean()) / expert))
-    return judged
+    return [Judged(run, *judge_policy(run, policy, hold)) for run in runs]
 
 
 def run_rows(judged: list[Judged]) -> list[str]:

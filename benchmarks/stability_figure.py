@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from offline_iq.benchmark.online_criteria import judge_curve
+from offline_iq.benchmark.online_criteria import CurveVerdict, judge_curve
 from offline_iq.data import load_minari
 from offline_iq.plotting import save_figure, subplots
 
@@ -103,6 +103,19 @@ def expert_score(dataset: str) -> float:
     return float(expert)
 
 
+def judge_policy(run: Run, policy: str, hold: int) -> tuple[CurveVerdict, float]:
+    """``policy``'s verdict on ``run`` and the mean of its last five evaluations, both as
+    fractions of the dataset's expert score."""
+    part = run.curves[run.curves.policy == policy]
+    if part.empty:
+        policies = sorted(set(run.curves.policy))
+        raise SystemExit(f"{run.name} has no policy {policy!r}; it has {policies}")
+    expert = expert_score(run.dataset)
+    curve = list(zip(part.env_steps, part.mean_return, strict=True))
+    last_five = float(part.mean_return.tail(5).mean()) / expert
+    return judge_curve(curve, expert, hold=hold), last_five
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -120,13 +133,12 @@ def main() -> None:
         frames.append(run.table())
         for policy, part in run.curves.groupby("policy", sort=False):
             ax.plot(part.env_steps, part.mean_return, marker=".", label=str(policy))
-            v = judge_curve(list(zip(part.env_steps, part.mean_return, strict=True)), expert,
-                            hold=args.hold)  # fmt: skip
+            v, last_five = judge_policy(run, str(policy), args.hold)
             worst = "-" if v.worst_after is None else f"{v.worst_after:.2f}"
             lines.append(
                 f"| {run.name} | {policy} | {v.reached_at or 'never'} | {worst} "
                 f"({v.window_evaluations}) | {v.dips} | {v.held} | {v.final:.2f} | "
-                f"{part.mean_return.tail(5).mean() / expert:.2f} |"
+                f"{last_five:.2f} |"
             )
         for level, style in ((1.0, "--"), (0.9, ":"), (0.8, "-.")):
             ax.axhline(level * expert, color="grey", linestyle=style, linewidth=0.8)

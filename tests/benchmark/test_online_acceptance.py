@@ -42,7 +42,7 @@ def test_runs_are_judged_and_counted(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    expert = acceptance.expert_score("hopper/expert-v0")
+    expert = sys.modules["stability_figure"].expert_score("hopper/expert-v0")  # its import
     passing = _run(tmp_path, "passing", 0, [0.5, 0.92, 0.85, 0.9, 0.95, 1.0, 0.97, 0.96], expert)
     dipping = _run(tmp_path, "dipping", 1, [0.91, 0.7, 0.95, 0.96, 0.98, 0.99, 1.0, 1.0], expert)
     never = _run(tmp_path, "never", 2, [0.3, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], expert)
