@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pandas as pd
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
@@ -23,3 +26,27 @@ def load_benchmark(name: str) -> ModuleType:
     finally:
         sys.path.remove(str(BENCHMARKS))
     return module
+
+
+def write_run_folder(
+    root: Path,
+    name: str,
+    *,
+    seed: int,
+    returns: dict[int, float],
+    policies: tuple[str, ...] = ("last", "ema_0.0001"),
+    options: dict[str, object] | None = None,
+) -> Path:
+    """A folder as ``benchmarks/online_stability.py`` leaves it: ``curve.csv`` (every policy of
+    ``policies`` scoring ``returns[step]`` at each step) and ``state.json`` (Hopper-v5, one
+    demonstration of ``hopper/expert-v0``, IQ-Learn, ``seed``, ``options``)."""
+    folder = root / name
+    folder.mkdir()
+    rows = [[step, p, mean, 1.0, "[1.0]", 1.0] for step, mean in returns.items() for p in policies]
+    columns = ["env_steps", "policy", "mean_return", "std", "returns", "seconds"]
+    pd.DataFrame(rows, columns=columns).to_csv(folder / "curve.csv", index=False)
+    state = {"dataset": "hopper/expert-v0", "algo": "iq", "demos": 1, "subsample": 1,
+             "seed": seed, "online": "Hopper-v5", "options": options or {},
+             "steps_done": max(returns)}  # fmt: skip
+    (folder / "state.json").write_text(json.dumps(state))
+    return folder

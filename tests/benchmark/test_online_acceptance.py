@@ -3,15 +3,13 @@ counts, per environment, the runs that pass."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
-import pandas as pd
 import pytest
 
-from tests.benchmark.scripts import load_benchmark
+from tests.benchmark.scripts import load_benchmark, write_run_folder
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +19,8 @@ def acceptance() -> ModuleType:
 
 def _run(root: Path, name: str, seed: int, fractions: list[float], expert: float) -> Path:
     """A run folder whose read policy scores ``fractions`` of the expert every 10,000 steps."""
-    folder = root / name
-    folder.mkdir()
-    rows = [
-        [10_000 * (i + 1), policy, f * expert, 1.0, "[1.0]", 1.0]
-        for i, f in enumerate(fractions)
-        for policy in ("last", "ema_0.0001")
-    ]
-    columns = ["env_steps", "policy", "mean_return", "std", "returns", "seconds"]
-    pd.DataFrame(rows, columns=columns).to_csv(folder / "curve.csv", index=False)
-    state = {"dataset": "hopper/expert-v0", "algo": "iq", "seed": seed, "online": "Hopper-v5",
-             "options": {}}  # fmt: skip
-    (folder / "state.json").write_text(json.dumps(state))
-    return folder
+    returns = {10_000 * (i + 1): f * expert for i, f in enumerate(fractions)}
+    return write_run_folder(root, name, seed=seed, returns=returns)
 
 
 def test_runs_are_judged_and_counted(

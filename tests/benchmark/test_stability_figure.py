@@ -11,7 +11,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-from tests.benchmark.scripts import load_benchmark
+from tests.benchmark.scripts import load_benchmark, write_run_folder
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,9 @@ def _curve(scale: float) -> pd.DataFrame:
 
 
 def _run_folder(root: Path, name: str, seed: int, options: dict[str, object]) -> Path:
-    folder = root / name
-    folder.mkdir()
-    _curve(0.2 * (seed + 1)).to_csv(folder / "curve.csv", index=False)
-    state = {"dataset": "hopper/expert-v0", "algo": "iq", "demos": 1, "subsample": 1,
-             "seed": seed, "online": "Hopper-v5", "options": options,
-             "steps_done": 15000}  # fmt: skip
-    (folder / "state.json").write_text(json.dumps(state))
-    return folder
+    scale = 0.2 * (seed + 1)
+    returns = {2500 * (i + 1): scale * 2500 * (i + 1) for i in range(6)}
+    return write_run_folder(root, name, seed=seed, returns=returns, options=options)
 
 
 def test_csv_redraws_the_same_runs_as_the_folders(
