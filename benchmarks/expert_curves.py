@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
+from sources import read_sources
 
 from offline_iq.plotting import save_figure, subplots
 
@@ -51,16 +52,7 @@ def curves_from_csv(path: Path, name: str | None) -> list[tuple[pd.DataFrame, li
 
 
 def read(sources: list[str]) -> list[tuple[pd.DataFrame, list[int]]]:
-    curves: list[tuple[pd.DataFrame, list[int]]] = []
-    for source in sources:
-        path, sep, name = source.partition("::")
-        if Path(path).is_dir() and not sep:
-            curves.append(curve_from_folder(Path(path)))
-        elif Path(path).is_file():
-            curves.extend(curves_from_csv(Path(path), name if sep else None))
-        else:
-            raise SystemExit(f"{path} is neither a train-expert folder nor a CSV")
-    return curves
+    return read_sources(sources, curve_from_folder, curves_from_csv, "train-expert folder")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
+from sources import read_sources as sources_of
 
 from offline_iq.benchmark.online_criteria import CurveVerdict, judge_curve
 from offline_iq.data import load_minari
@@ -83,16 +84,12 @@ def runs_from_csv(path: Path, names: list[str] | None) -> list[Run]:
 
 def read_sources(sources: list[str]) -> list[Run]:
     """Runs from folders, whole CSVs and ``CSV::RUN`` picks, in the order given."""
-    runs: list[Run] = []
-    for source in sources:
-        path, sep, name = source.partition("::")
-        if Path(path).is_dir() and not sep:
-            runs.append(run_from_folder(Path(path)))
-        elif Path(path).is_file():
-            runs.extend(runs_from_csv(Path(path), [name] if sep else None))
-        else:
-            raise SystemExit(f"{path} is neither a run folder nor a CSV")
-    return runs
+    return sources_of(
+        sources,
+        run_from_folder,
+        lambda path, name: runs_from_csv(path, None if name is None else [name]),
+        "run folder",
+    )
 
 
 @functools.cache  # panels of one dataset load it once
