@@ -28,6 +28,15 @@ def load_benchmark(name: str) -> ModuleType:
     return module
 
 
+def curve_frame(
+    returns: dict[int, float], policies: tuple[str, ...] = ("last", "ema_0.0001")
+) -> pd.DataFrame:
+    """A ``curve.csv`` table: each policy of ``policies`` scores ``returns[step]`` at each step."""
+    rows = [[step, p, mean, 1.0, "[1.0]", 1.0] for step, mean in returns.items() for p in policies]
+    return pd.DataFrame(rows, columns=["env_steps", "policy", "mean_return", "std", "returns",
+                                       "seconds"])  # fmt: skip
+
+
 def write_run_folder(
     root: Path,
     name: str,
@@ -42,9 +51,7 @@ def write_run_folder(
     demonstration of ``hopper/expert-v0``, IQ-Learn, ``seed``, ``options``)."""
     folder = root / name
     folder.mkdir()
-    rows = [[step, p, mean, 1.0, "[1.0]", 1.0] for step, mean in returns.items() for p in policies]
-    columns = ["env_steps", "policy", "mean_return", "std", "returns", "seconds"]
-    pd.DataFrame(rows, columns=columns).to_csv(folder / "curve.csv", index=False)
+    curve_frame(returns, policies).to_csv(folder / "curve.csv", index=False)
     state = {"dataset": "hopper/expert-v0", "algo": "iq", "demos": 1, "subsample": 1,
              "seed": seed, "online": "Hopper-v5", "options": options or {},
              "steps_done": max(returns)}  # fmt: skip

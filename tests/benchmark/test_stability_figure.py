@@ -11,7 +11,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-from tests.benchmark.scripts import load_benchmark, write_run_folder
+from tests.benchmark.scripts import curve_frame, load_benchmark, write_run_folder
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +19,16 @@ def figure() -> ModuleType:
     return load_benchmark("stability_figure")
 
 
+def _returns(scale: float) -> dict[int, float]:
+    return {2500 * (i + 1): scale * 2500 * (i + 1) for i in range(6)}
+
+
 def _curve(scale: float) -> pd.DataFrame:
-    steps = [2500 * (i + 1) for i in range(6)]
-    rows = [[s, p, scale * s, 1.0, "[1.0]", 10.0] for s in steps for p in ("last", "ema_0.0001")]
-    return pd.DataFrame(rows, columns=["env_steps", "policy", "mean_return", "std", "returns",
-                                       "seconds"])  # fmt: skip
+    return curve_frame(_returns(scale))
 
 
 def _run_folder(root: Path, name: str, seed: int, options: dict[str, object]) -> Path:
-    scale = 0.2 * (seed + 1)
-    returns = {2500 * (i + 1): scale * 2500 * (i + 1) for i in range(6)}
+    returns = _returns(0.2 * (seed + 1))
     return write_run_folder(root, name, seed=seed, returns=returns, options=options)
 
 
