@@ -10,7 +10,7 @@ import d3rlpy
 import numpy as np
 import typer
 
-from offline_iq.cli.app import app, console, parse_options
+from offline_iq.cli.app import EnvKwargOption, app, console, env_kwargs_from, parse_options
 from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.data.logged import check_logged
 from offline_iq.evaluation import evaluate_policy
@@ -197,8 +197,12 @@ def evaluate(
     episodes: Annotated[int, typer.Option(min=1, help="Evaluation episodes.")] = 10,
     seed: Annotated[int, typer.Option(help="First reset seed.")] = 10_000,
     device: Annotated[str, typer.Option(help="torch device, e.g. cpu:0 or cuda:0.")] = "cpu:0",
+    env_kwarg: EnvKwargOption = None,  # with --env, e.g. an expert trained with -e
 ) -> None:
     """Print mean and std of the true return (and the normalised score when known)."""
+    env_kwargs = env_kwargs_from(env_kwarg)
+    if env_kwargs and env_id is None:
+        raise typer.BadParameter("-e/--env-kwarg needs --env (a dataset's env has its own)")
     if model_path.is_dir():
         state = (
             json.loads((model_path / STATE).read_text()) if (model_path / STATE).exists() else {}
@@ -214,7 +218,7 @@ def evaluate(
     if env_id is not None:
         import gymnasium as gym
 
-        env = gym.make(env_id)
+        env = gym.make(env_id, **(env_kwargs or {}))
     elif metadata is not None:
         env = metadata.make_env(eval_env=True)
     else:

@@ -113,6 +113,11 @@ def test_fit_resumes_and_evaluate_reports_normalised_score(tmp_path: Path) -> No
     result = runner.invoke(app, ["evaluate", str(out), "--episodes", "2"])
     assert result.exit_code == 0, result.output
     assert "over 2 episodes; normalised score" in result.output
+    short = ["evaluate", str(out), "--episodes", "2", "-e", "max_episode_steps=5"]
+    capped = runner.invoke(app, [*short, "--env", "CartPole-v1"])  # no pole falls in 5 steps
+    assert capped.exit_code == 0 and "return 5.00 ± 0.00 over 2 episodes" in capped.output
+    no_env = runner.invoke(app, short)
+    assert no_env.exit_code != 0 and "needs --env" in no_env.output
     bad = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "gail"])
     assert bad.exit_code != 0 and "unknown algorithm 'gail'" in bad.output
 
