@@ -38,6 +38,7 @@ from offline_iq.benchmark.cells import pool_positions
 from offline_iq.benchmark.online_criteria import judge_curve
 from offline_iq.cli.train_cmd import parse_options
 from offline_iq.data import load_minari
+from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.learners import make_online_config
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
@@ -87,6 +88,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--track", type=float, action="append", default=[], help="an EMA rate")
     parser.add_argument("-o", "--option", action="append", default=[])
+    parser.add_argument(
+        "--replay-capacity", type=int, default=REPLAY_CAPACITY, help="policy transitions kept"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     set_torch_threads()
@@ -99,14 +103,19 @@ def main() -> None:
     state, model = load_checkpoint(args.out, "cpu:0")
     if state is None or model is None:
         model = make_online_config(args.algo, data, **options).create(device="cpu:0")
-        state = RunState(args.dataset, args.algo, args.demos, 1, args.seed, args.env_id, options)
-    elif state.options != options or state.seed != args.seed:
-        raise SystemExit(f"{args.out} holds a run with other options or seed")
+        state = RunState(args.dataset, args.algo, args.demos, 1, args.seed, args.env_id, options,
+                         replay_capacity=args.replay_capacity)  # fmt: skip
+    elif (state.options, state.seed, state.replay_capacity) != (
+        options,
+        args.seed,
+        args.replay_capacity,
+    ):
+        raise SystemExit(f"{args.out} holds a run with other options, seed or replay capacity")
     model.attach_demonstrations(data)
     train_env, eval_env = gym.make(args.env_id), gym.make(args.env_id)
     d3rlpy.seed(args.seed + state.steps_done)
     train_env.reset(seed=args.seed + state.steps_done)
-    buffer = replay_buffer(args.out, train_env)
+    buffer = replay_buffer(args.out, train_env, state.replay_capacity)
     curve_path = args.out / "curve.csv"
     rows = pd.read_csv(curve_path) if curve_path.exists() else None
     if rows is not None:

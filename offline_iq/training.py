@@ -20,7 +20,11 @@ from d3rlpy.dataset import ReplayBufferBase
 from offline_iq.data.buffer import ExpertReplayBuffer
 from offline_iq.data.logged import check_logged, join_logged
 from offline_iq.data.mixing import ExpertMixingReplayBuffer
-from offline_iq.data.replay_checkpoint import load_or_create_replay_buffer, save_replay_buffer
+from offline_iq.data.replay_checkpoint import (
+    REPLAY_CAPACITY,
+    load_or_create_replay_buffer,
+    save_replay_buffer,
+)
 
 __all__ = [
     "CHECKPOINT",
@@ -138,6 +142,7 @@ class RunState:
     evaluations: tuple[tuple[int, float], ...] = ()
     trained_episodes: tuple[int, ...] | None = None
     logged: str | None = None  # the logged dataset trained on beside the demonstrations
+    replay_capacity: int = REPLAY_CAPACITY  # online: policy transitions the FIFO keeps
 
     def after_chunk(self, steps_done: int, mean_return: float | None) -> RunState:
         """This state after a chunk ending at ``steps_done`` (and its evaluation, if any)."""
@@ -193,6 +198,7 @@ def load_checkpoint(out: Path, device: str) -> tuple[RunState | None, Any]:
     return state, model
 
 
-def replay_buffer(out: Path, env: Any) -> ReplayBufferBase:
-    """The run's online replay buffer: the checkpointed one, or a fresh FIFO buffer."""
-    return load_or_create_replay_buffer(out / BUFFER, env)
+def replay_buffer(out: Path, env: Any, capacity: int = REPLAY_CAPACITY) -> ReplayBufferBase:
+    """The run's online replay buffer: the checkpointed one, or a fresh FIFO buffer, keeping the
+    last ``capacity`` policy transitions (the demonstrations are held apart)."""
+    return load_or_create_replay_buffer(out / BUFFER, env, capacity)

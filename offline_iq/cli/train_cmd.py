@@ -13,6 +13,7 @@ import typer
 from offline_iq.cli.app import EnvKwargOption, app, console, env_kwargs_from, parse_options
 from offline_iq.data import DatasetNotFoundError, load_minari
 from offline_iq.data.logged import check_logged
+from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy
 from offline_iq.learners import (
     ALGORITHMS,
@@ -71,6 +72,14 @@ def fit(
             "-o observation_scaler=standard|clipped|none picks the observation scaler.",
         ),
     ] = None,
+    replay_capacity: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Online: policy transitions the replay FIFO keeps (default {REPLAY_CAPACITY:,}; "
+            "the demonstrations are held apart). Recorded with the run.",
+        ),
+    ] = None,
 ) -> None:
     """Train one model with checkpoints; rerun with the same --out to resume.
 
@@ -91,6 +100,8 @@ def fit(
             "--online and --logged do not go together: online, the agent's "
             "own experience plays the part of the logs"
         )
+    if replay_capacity is not None and not online:
+        raise typer.BadParameter("--replay-capacity is for --online runs (offline has no replay)")
     if logged and algo not in (*LOGGED_ALGORITHMS, *LOGS_REQUIRED):
         uses = ", ".join((*LOGGED_ALGORITHMS, *LOGS_REQUIRED))
         raise typer.BadParameter(f"--logged needs a learner that uses logs ({uses}), not {algo}")
@@ -110,10 +121,17 @@ def fit(
         state.dataset != dataset or state.algo != algo or state.logged != logged
     ):
         raise typer.BadParameter(f"{out} holds a run of another dataset, algorithm or logs")
+    if state is not None and replay_capacity not in (None, state.replay_capacity):
+        raise typer.BadParameter(
+            f"{out} was run with --replay-capacity {state.replay_capacity}, not {replay_capacity}"
+        )
     if state is None or model is None:
         overrides = parse_options(option or [])
         model = _new_model(algo, data, online, overrides, device, logs)
-        state = RunState(dataset, algo, demos, subsample, seed, online, overrides, logged=logged)
+        state = RunState(
+            dataset, algo, demos, subsample, seed, online, overrides, logged=logged,
+            replay_capacity=replay_capacity or REPLAY_CAPACITY,
+        )  # fmt: skip
     else:
         console.print(f"resuming {out} at step {state.steps_done}")
     state = state.with_trained_episodes(np.unique(data.transitions.episode_ids).tolist())
@@ -128,7 +146,7 @@ def fit(
         model.attach_demonstrations(data)
         train_env, env = _online_envs(online)
         train_env.reset(seed=seed + state.steps_done)
-        buffer = replay_buffer(out, train_env)  # resume keeps the data
+        buffer = replay_buffer(out, train_env, state.replay_capacity)  # resume keeps the data
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
         d3rlpy.logging.FileAdapterFactory(root_dir=str(out / "logs"))
     ]

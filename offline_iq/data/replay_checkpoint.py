@@ -20,12 +20,17 @@ __all__ = ["REPLAY_CAPACITY", "load_or_create_replay_buffer", "save_replay_buffe
 REPLAY_CAPACITY = 1_000_000  # transitions kept by a fresh FIFO buffer
 
 
-def load_or_create_replay_buffer(path: Path, env: Any) -> FastReplayBuffer:
-    """The buffer saved at ``path`` if there is one, else an empty FIFO buffer for ``env``."""
+def load_or_create_replay_buffer(
+    path: Path, env: Any, capacity: int = REPLAY_CAPACITY
+) -> FastReplayBuffer:
+    """The buffer saved at ``path`` if there is one, else an empty FIFO buffer for ``env``; either
+    keeps the last ``capacity`` transitions."""
+    if capacity < 1:
+        raise ValueError(f"replay capacity must be >= 1, got {capacity}")
     if path.exists():
         with path.open("rb") as f:
-            return FastReplayBuffer.load_fifo(f, REPLAY_CAPACITY)
-    return create_fast_fifo_replay_buffer(REPLAY_CAPACITY, env=env)
+            return FastReplayBuffer.load_fifo(f, capacity)
+    return create_fast_fifo_replay_buffer(capacity, env=env)
 
 
 def save_replay_buffer(buffer: d3rlpy.dataset.ReplayBuffer, path: Path) -> None:

@@ -140,6 +140,13 @@ def test_fit_online_resumes(tmp_path: Path) -> None:
     second = runner.invoke(app, [*base, "--steps", "120"])
     assert second.exit_code == 0 and "resuming" in second.output
     assert stored_transitions() == 120  # ... and reloaded on resume, not restarted
+    assert '"replay_capacity": 1000000' in (out / "state.json").read_text()
+    other = runner.invoke(app, [*base, "--steps", "160", "--replay-capacity", "7"])
+    assert other.exit_code != 0 and "was run with --replay-capacity 1000000, not 7" in " ".join(
+        other.output.split()
+    )
+    offline = runner.invoke(app, ["fit", "cartpole/expert-v0", "--replay-capacity", "7"])
+    assert offline.exit_code != 0 and "--replay-capacity is for --online" in offline.output
     bc = runner.invoke(app, ["fit", "cartpole/expert-v0", "--algo", "bc", "--online", "CartPole-v1",
                              "--out", str(tmp_path / "bc")])  # fmt: skip
     assert bc.exit_code != 0 and "--online needs iq or valuedice" in " ".join(bc.output.split())

@@ -106,14 +106,15 @@ def test_integer_observations_keep_their_dtype_and_gather_as_d3rlpy() -> None:
     _same_batches(reference, fast)
 
 
-def test_dump_and_load_keep_the_batches() -> None:
-    reference = d3rlpy.dataset.create_fifo_replay_buffer(1000, env=_float64_env())
-    fast = create_fast_fifo_replay_buffer(1000, env=_float64_env())
+@pytest.mark.parametrize("limit", [1000, 23])  # growth only; growth, then eviction
+def test_dump_and_load_keep_the_batches(limit: int) -> None:
+    reference = d3rlpy.dataset.create_fifo_replay_buffer(limit, env=_float64_env())
+    fast = create_fast_fifo_replay_buffer(limit, env=_float64_env())
     _fill([reference, fast], episodes=12, seed=3)
     dumped = io.BytesIO()
     fast.dump(dumped)
     dumped.seek(0)
-    loaded = FastReplayBuffer.load_fifo(dumped, 1000)
+    loaded = FastReplayBuffer.load_fifo(dumped, limit)
     _same_batches(reference, loaded)
 
 
