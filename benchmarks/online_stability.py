@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--track", type=float, action="append", default=[], help="an EMA rate")
     parser.add_argument("-o", "--option", action="append", default=[])
     parser.add_argument(
-        "--replay-capacity", type=int, default=REPLAY_CAPACITY, help="policy transitions kept"
+        "--replay-capacity", type=int, help=f"policy transitions kept (new runs: {REPLAY_CAPACITY})"
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -103,12 +103,13 @@ def main() -> None:
     state, model = load_checkpoint(args.out, "cpu:0")
     if state is None or model is None:
         model = make_online_config(args.algo, data, **options).create(device="cpu:0")
+        capacity = args.replay_capacity or REPLAY_CAPACITY
         state = RunState(args.dataset, args.algo, args.demos, 1, args.seed, args.env_id, options,
-                         replay_capacity=args.replay_capacity)  # fmt: skip
-    elif (state.options, state.seed, state.replay_capacity) != (
-        options,
-        args.seed,
-        args.replay_capacity,
+                         replay_capacity=capacity)  # fmt: skip
+    elif (
+        state.options != options
+        or state.seed != args.seed
+        or args.replay_capacity not in (None, state.replay_capacity)  # as `offline-iq fit`
     ):
         raise SystemExit(f"{args.out} holds a run with other options, seed or replay capacity")
     model.attach_demonstrations(data)

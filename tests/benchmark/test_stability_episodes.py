@@ -14,10 +14,14 @@ import pandas as pd
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
-def _run(script: str, *args: str) -> str:
+def _call(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(BENCHMARKS / script), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+
+
+def _run(script: str, *args: str) -> str:
+    done = _call(script, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -39,10 +43,8 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
         replayed = [float(r) for r in rows[policy][2].split(", ")]
         assert all(abs(a - b) <= 0.6 for a, b in zip(logged, replayed, strict=True))
     assert json.loads((run / "state.json").read_text())["replay_capacity"] == 1_000_000
-    other = subprocess.run(  # resuming with another replay capacity is refused, not mixed
-        [sys.executable, str(BENCHMARKS / "online_stability.py"), "Pendulum-v1",
-         "pendulum/expert-v0", "--seed", "0", "--pool", "evaluation", "--steps", "600",
-         "--replay-capacity", "100", "--out", str(run)],
-        capture_output=True, text=True, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    # resuming with another replay capacity is refused, not mixed
+    other = _call("online_stability.py", "Pendulum-v1", "pendulum/expert-v0", "--seed", "0",
+                  "--pool", "evaluation", "--steps", "600", "--replay-capacity", "100", "--out",
+                  str(run))  # fmt: skip
     assert other.returncode != 0 and "other options, seed or replay capacity" in other.stderr
