@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import d3rlpy
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import torch
@@ -45,6 +44,7 @@ from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
 from offline_iq.training import (
     RunState,
     load_checkpoint,
+    online_envs,
     replay_buffer,
     save_checkpoint,
     train_in_chunks,
@@ -113,7 +113,7 @@ def main() -> None:
     ):
         raise SystemExit(f"{args.out} holds a run with other options, seed or replay capacity")
     model.attach_demonstrations(data)
-    train_env, eval_env = gym.make(args.env_id), gym.make(args.env_id)
+    train_env, eval_env = online_envs(args.env_id, data.metadata)  # the dataset's keywords
     d3rlpy.seed(args.seed + state.steps_done)
     train_env.reset(seed=args.seed + state.steps_done)
     buffer = replay_buffer(args.out, train_env, state.replay_capacity)

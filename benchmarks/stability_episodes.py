@@ -21,7 +21,7 @@ from online_stability import GreedyActor, _averages_path
 from offline_iq.benchmark.cells import pool_positions
 from offline_iq.data import load_minari
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
-from offline_iq.training import load_checkpoint
+from offline_iq.training import load_checkpoint, online_envs
 
 
 def rollout(policy: Any, env: gym.Env, seed: int) -> tuple[float, int, bool]:
@@ -58,7 +58,7 @@ def run_rows(run: Path, pool: str, episodes: int) -> list[str]:
             average = copy.deepcopy(actor)
             average.load_state_dict(weights)
             policies[f"ema_{float(beta):g}"] = GreedyActor(model, average)
-    env = gym.make(state.online)
+    env = online_envs(state.online, data.metadata)[1]  # with the dataset's keywords
     for policy_name, policy in policies.items():
         results = [rollout(policy, env, 10_000 + k) for k in range(episodes)]
         returns = ", ".join(f"{r:.0f}" for r, _, _ in results)

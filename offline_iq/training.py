@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import d3rlpy
+import gymnasium as gym
 from d3rlpy.dataset import ReplayBufferBase
 
-from offline_iq.data.buffer import ExpertReplayBuffer
+from offline_iq.data.buffer import DatasetMetadata, ExpertReplayBuffer
 from offline_iq.data.logged import check_logged, join_logged
 from offline_iq.data.mixing import ExpertMixingReplayBuffer
 from offline_iq.data.replay_checkpoint import (
@@ -33,6 +34,7 @@ __all__ = [
     "RunState",
     "load_checkpoint",
     "logged_training_data",
+    "online_envs",
     "replay_buffer",
     "save_checkpoint",
     "train_in_chunks",
@@ -202,3 +204,39 @@ def replay_buffer(out: Path, env: Any, capacity: int = REPLAY_CAPACITY) -> Repla
     """The run's online replay buffer: the checkpointed one, or a fresh FIFO buffer, keeping the
     last ``capacity`` policy transitions (the demonstrations are held apart)."""
     return load_or_create_replay_buffer(out / BUFFER, env, capacity)
+
+
+def online_envs(env_id: str, metadata: DatasetMetadata) -> tuple[gym.Env[Any, Any], ...]:
+    """The training and evaluation environments of an online run in ``env_id``.
+
+    Where the demonstrations were recorded in ``env_id``, both are rebuilt from the dataset's
+    spec, so the ``gym.make`` keywords it was recorded with come along (``ant/expert-v0``: Ant-v5
+    without contact forces, 27 observations, where a plain Ant-v5 has 105). Any other
+    environment must observe and act in spaces of the dataset's shapes, or the run is refused.
+    """
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown environment {env_id!r}")
+    spec = metadata.env_spec
+    recorded_here = spec is not None and spec.id == env_id
+    envs = tuple(metadata.make_env() if recorded_here else gym.make(env_id) for _ in range(2))
+    for part in ("observation", "action"):
+        ours, theirs = getattr(envs[0], f"{part}_space"), getattr(metadata, f"{part}_space")
+        if not _same_layout(ours, theirs):
+            kwargs = spec.kwargs if spec is not None else {}
+            how = f" (recorded with gym.make keywords {kwargs})" if kwargs else ""
+            raise ValueError(
+                f"{env_id}'s {part} space {ours} does not match {metadata.dataset_id}'s "
+                f"{theirs}{how}: the demonstrations cannot be replayed in it"
+            )
+    return envs
+
+
+def _same_layout(a: gym.Space[Any], b: gym.Space[Any]) -> bool:
+    """Same kind of space and shape (and number of choices when discrete)."""
+    if isinstance(a, gym.spaces.Discrete) or isinstance(b, gym.spaces.Discrete):
+        return (
+            isinstance(a, gym.spaces.Discrete)
+            and isinstance(b, gym.spaces.Discrete)
+            and (int(a.n) == int(b.n))
+        )
+    return type(a) is type(b) and a.shape == b.shape

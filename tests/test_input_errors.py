@@ -116,6 +116,8 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["-o", "absorbing"], "--option must look like KEY=VALUE"),
     (["--algo", "sac"], "unknown algorithm 'sac'"),
     (["--algo", "bc", "--online", "CartPole-v1"], "--online needs iq or valuedice"),
+    (["--algo", "iq", "--online", "Acrobot-v1"], "Acrobot-v1's observation space"),
+    (["--algo", "iq", "--online", "Nope-v0"], "unknown environment 'Nope-v0'"),
     (["--demos", "99"], "99"),
 ]
 

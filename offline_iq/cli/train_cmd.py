@@ -31,6 +31,7 @@ from offline_iq.training import (
     RunState,
     load_checkpoint,
     logged_training_data,
+    online_envs,
     replay_buffer,
     save_checkpoint,
     train_in_chunks,
@@ -144,7 +145,10 @@ def fit(
     train_data: Any = data if logs is None else logged_training_data(model, data, logs)
     if online:
         model.attach_demonstrations(data)
-        train_env, env = _online_envs(online)
+        try:
+            train_env, env = online_envs(online, data.metadata)
+        except ValueError as err:  # an unknown id, or spaces the demonstrations do not fit
+            raise typer.BadParameter(str(err)) from err
         train_env.reset(seed=seed + state.steps_done)
         buffer = replay_buffer(out, train_env, state.replay_capacity)  # resume keeps the data
     adapters: list[d3rlpy.logging.LoggerAdapterFactory] = [
@@ -193,14 +197,6 @@ def _new_model(
         return make(algo, data, **overrides).create(device=device)
     except (TypeError, ValueError) as err:  # an unknown field name or value
         raise typer.BadParameter(f"bad --option for {algo}: {err}") from err
-
-
-def _online_envs(env_id: str) -> tuple[Any, Any]:
-    import gymnasium as gym
-
-    if env_id not in gym.registry:
-        raise typer.BadParameter(f"unknown environment {env_id!r}")
-    return gym.make(env_id), gym.make(env_id)
 
 
 @app.command()
