@@ -57,7 +57,7 @@ def run_rows(judged: list[Judged]) -> list[str]:
     ]
     for j in judged:
         v, run = j.verdict, j.run
-        options = ", ".join(f"{k}={o}" for k, o in run.options.items()) or "defaults"
+        options = run.settings()
         worst = "-" if v.worst_after is None else f"{v.worst_after:.2f}"
         reasons = (
             ["never reaches 90%"]

@@ -6,7 +6,7 @@ Run: ``.venv/bin/python benchmarks/stability_figure.py OUT.png SOURCE... [--hold
 a SOURCE is a run folder (its ``state.json`` and ``curve.csv``), a CSV this script wrote (every
 run in it, so a committed figure can be redrawn from a clone), or ``CSV::RUN`` (one run of it).
 Writes ``OUT.png`` and ``OUT.csv`` (every run's curves, each row with its run's dataset, algo,
-seed, environment and options) and prints a Markdown table.
+seed, environment, options and replay capacity) and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from sources import read_sources as sources_of
 
 from offline_iq.benchmark.online_criteria import CurveVerdict, judge_curve
 from offline_iq.data import load_minari
+from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.plotting import save_figure, subplots
 
 #: what a run's panel needs besides its curves; every row of ``OUT.csv`` carries them
-RUN_FIELDS = ("dataset", "algo", "seed", "online", "options")
+RUN_FIELDS = ("dataset", "algo", "seed", "online", "options", "replay_capacity")
 ALGO_NAMES = {"iq": "IQ-Learn", "valuedice": "ValueDICE"}
 
 
@@ -43,12 +44,21 @@ class Run:
     seed: int
     online: str
     options: dict[str, Any]
+    replay_capacity: int = REPLAY_CAPACITY  # policy transitions kept (runs before it: all)
+
+    def settings(self) -> str:
+        """The options, and the replay capacity where it is not the default, or "defaults"."""
+        parts = [f"{k}={v}" for k, v in self.options.items()]
+        if self.replay_capacity != REPLAY_CAPACITY:
+            parts.append(f"replay_capacity={self.replay_capacity}")
+        return ", ".join(parts) or "defaults"
 
     def table(self) -> pd.DataFrame:
         """The curves with ``run`` first and the settings as columns (options as JSON)."""
         table = self.curves.drop(columns=["run", *RUN_FIELDS], errors="ignore")
         table.insert(0, "run", self.name)
-        settings = (self.dataset, self.algo, self.seed, self.online, json.dumps(self.options))
+        settings = (self.dataset, self.algo, self.seed, self.online, json.dumps(self.options),
+                    self.replay_capacity)  # fmt: skip
         for column, value in zip(RUN_FIELDS, settings, strict=True):
             table[column] = value
         return table
@@ -58,14 +68,14 @@ def run_from_folder(folder: Path) -> Run:
     """A run folder of ``online_stability.py``."""
     state = json.loads((folder / "state.json").read_text())
     curves = pd.read_csv(folder / "curve.csv")
-    fields = {f: state[f] for f in RUN_FIELDS}
+    fields = {f: state[f] for f in RUN_FIELDS if f in state}  # older runs: no replay_capacity
     return Run(name=folder.name, curves=curves, **fields)
 
 
 def runs_from_csv(path: Path, names: list[str] | None) -> list[Run]:
     """The runs of a CSV written by this script (``names``: those runs only, in that order)."""
     table = pd.read_csv(path)
-    missing = [c for c in ("run", *RUN_FIELDS) if c not in table.columns]
+    missing = [c for c in ("run", *RUN_FIELDS[:-1]) if c not in table.columns]
     if missing:
         raise SystemExit(f"{path} lacks the columns {missing}: not a stability_figure.py CSV")
     available = list(dict.fromkeys(table.run))
@@ -76,9 +86,11 @@ def runs_from_csv(path: Path, names: list[str] | None) -> list[Run]:
     for name in names or available:
         part = table[table.run == name].reset_index(drop=True)
         first = part.iloc[0]
+        capacity = int(first.get("replay_capacity", REPLAY_CAPACITY))  # older CSVs: the default
         runs.append(Run(name=name, curves=part, dataset=str(first.dataset), algo=str(first.algo),
                         seed=int(first.seed), online=str(first.online),
-                        options=json.loads(first.options)))  # fmt: skip
+                        options=json.loads(first.options),
+                        replay_capacity=capacity))  # fmt: skip
     return runs
 
 
@@ -139,7 +151,7 @@ def main() -> None:
             )
         for level, style in ((1.0, "--"), (0.9, ":"), (0.8, "-.")):
             ax.axhline(level * expert, color="grey", linestyle=style, linewidth=0.8)
-        options = ", ".join(f"{k}={v}" for k, v in run.options.items()) or "defaults"
+        options = run.settings()
         algo = ALGO_NAMES.get(run.algo, run.algo)
         title = f"{run.name}: {algo}, {options} (seed {run.seed}, expert {expert:.0f})"
         ax.set_title(textwrap.fill(title, 60), fontsize="small")  # long option lists wrap

@@ -45,15 +45,19 @@ def write_run_folder(
     returns: dict[int, float],
     policies: tuple[str, ...] = ("last", "ema_0.0001"),
     options: dict[str, object] | None = None,
+    replay_capacity: int | None = None,
 ) -> Path:
     """A folder as ``benchmarks/online_stability.py`` leaves it: ``curve.csv`` (every policy of
     ``policies`` scoring ``returns[step]`` at each step) and ``state.json`` (Hopper-v5, one
-    demonstration of ``hopper/expert-v0``, IQ-Learn, ``seed``, ``options``)."""
+    demonstration of ``hopper/expert-v0``, IQ-Learn, ``seed``, ``options``; ``replay_capacity``
+    only where given, as in runs older than it)."""
     folder = root / name
     folder.mkdir()
     curve_frame(returns, policies).to_csv(folder / "curve.csv", index=False)
     state = {"dataset": "hopper/expert-v0", "algo": "iq", "demos": 1, "subsample": 1,
              "seed": seed, "online": "Hopper-v5", "options": options or {},
              "steps_done": max(returns)}  # fmt: skip
+    if replay_capacity is not None:
+        state["replay_capacity"] = replay_capacity
     (folder / "state.json").write_text(json.dumps(state))
     return folder

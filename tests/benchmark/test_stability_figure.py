@@ -27,9 +27,13 @@ def _curve(scale: float) -> pd.DataFrame:
     return curve_frame(_returns(scale))
 
 
-def _run_folder(root: Path, name: str, seed: int, options: dict[str, object]) -> Path:
+def _run_folder(
+    root: Path, name: str, seed: int, options: dict[str, object], capacity: int | None = None
+) -> Path:
     returns = _returns(0.2 * (seed + 1))
-    return write_run_folder(root, name, seed=seed, returns=returns, options=options)
+    return write_run_folder(
+        root, name, seed=seed, returns=returns, options=options, replay_capacity=capacity
+    )
 
 
 def test_csv_redraws_the_same_runs_as_the_folders(
@@ -39,7 +43,7 @@ def test_csv_redraws_the_same_runs_as_the_folders(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a = _run_folder(tmp_path, "a", 0, {})
-    b = _run_folder(tmp_path, "b", 1, {"gradient_penalty": True, "tau": 0.001})
+    b = _run_folder(tmp_path, "b", 1, {"gradient_penalty": True, "tau": 0.001}, capacity=10_000)
     monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "one.png"), str(a), str(b)])
     figure.main()
     from_folders = capsys.readouterr().out
@@ -47,6 +51,8 @@ def test_csv_redraws_the_same_runs_as_the_folders(
     assert list(dict.fromkeys(written.run)) == ["a", "b"]
     assert json.loads(written[written.run == "b"].options.iloc[0]) == {"gradient_penalty": True,
                                                                        "tau": 0.001}  # fmt: skip
+    # a's state.json predates replay_capacity: it kept every transition, the default
+    assert written.groupby("run").replay_capacity.first().to_dict() == {"a": 10**6, "b": 10_000}
 
     monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "two.png"), str(tmp_path / "one.csv")])
     figure.main()
@@ -56,6 +62,8 @@ def test_csv_redraws_the_same_runs_as_the_folders(
     picked = figure.read_sources([f"{tmp_path / 'one.csv'}::b", str(a)])
     assert [r.name for r in picked] == ["b", "a"]
     assert picked[0].seed == 1 and picked[0].options["tau"] == 0.001
+    assert picked[0].settings() == "gradient_penalty=True, tau=0.001, replay_capacity=10000"
+    assert picked[1].settings() == "defaults"
     assert picked[0].curves.mean_return.tolist() == written[written.run == "b"].mean_return.tolist()
 
 
@@ -72,3 +80,13 @@ def test_bad_sources_are_named(figure: ModuleType, tmp_path: Path) -> None:
     )
     with pytest.raises(SystemExit, match=r"holds no run \['zz'\]; it holds \['a'\]"):
         figure.read_sources([f"{full}::zz"])
+
+
+def test_a_csv_written_before_the_replay_capacity_column_reads_as_the_default(
+    figure: ModuleType, tmp_path: Path
+) -> None:
+    older = tmp_path / "older.csv"
+    run = figure.Run("a", _curve(1.0), "hopper/expert-v0", "iq", 0, "Hopper-v5", {"tau": 0.01})
+    run.table().drop(columns="replay_capacity").to_csv(older, index=False)
+    (read,) = figure.read_sources([str(older)])
+    assert read.replay_capacity == 10**6 and read.settings() == "tau=0.01"
