@@ -35,7 +35,7 @@ import torch
 from offline_iq.algos.torch.updates import polyak_update
 from offline_iq.benchmark.cells import pool_positions
 from offline_iq.benchmark.online_criteria import judge_curve
-from offline_iq.cli.train_cmd import parse_options
+from offline_iq.cli.app import parse_options
 from offline_iq.data import load_minari
 from offline_iq.data.replay_checkpoint import REPLAY_CAPACITY
 from offline_iq.evaluation import evaluate_policy

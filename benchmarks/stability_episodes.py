@@ -24,7 +24,7 @@ from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
 from offline_iq.training import load_checkpoint, online_envs
 
 
-def rollout(policy: Any, env: gym.Env, seed: int) -> tuple[float, int, bool]:
+def rollout(policy: Any, env: gym.Env[Any, Any], seed: int) -> tuple[float, int, bool]:
     """Return, length and termination of one greedy episode from reset ``seed``."""
     obs, _ = env.reset(seed=seed)
     total, steps = 0.0, 0

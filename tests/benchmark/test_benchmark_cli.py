@@ -153,7 +153,7 @@ def test_fit_online_resumes(tmp_path: Path) -> None:
 
 
 def test_fit_options_override_config_fields(tmp_path: Path) -> None:
-    from offline_iq.cli.train_cmd import parse_options
+    from offline_iq.cli.app import parse_options
 
     assert parse_options(["absorbing=true", "chi2_alpha=0.1", "divergence=w1"]) == {
         "absorbing": True, "chi2_alpha": 0.1, "divergence": "w1"}  # fmt: skip
