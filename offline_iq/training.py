@@ -9,6 +9,7 @@ folder (:class:`RunState`, the model and, online, the replay buffer) through
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -206,21 +207,26 @@ def replay_buffer(out: Path, env: Any, capacity: int = REPLAY_CAPACITY) -> Repla
     return load_or_create_replay_buffer(out / BUFFER, env, capacity)
 
 
-def online_envs(env_id: str, metadata: DatasetMetadata) -> tuple[gym.Env[Any, Any], ...]:
+def online_envs(
+    env_id: str, metadata: DatasetMetadata
+) -> tuple[gym.Env[Any, Any], gym.Env[Any, Any]]:
     """The training and evaluation environments of an online run in ``env_id``.
 
     Where the demonstrations were recorded in ``env_id``, both are rebuilt from the dataset's
-    spec, so the ``gym.make`` keywords it was recorded with come along (``ant/expert-v0``: Ant-v5
-    without contact forces, 27 observations, where a plain Ant-v5 has 105). Any other
-    environment must observe and act in spaces of the dataset's shapes, or the run is refused.
+    specs (the evaluation one from its eval spec, as offline evaluation does), so the
+    ``gym.make`` keywords it was recorded with come along (``ant/expert-v0``: Ant-v5 without
+    contact forces, 27 observations, where a plain Ant-v5 has 105). Any other environment must
+    observe and act in spaces of the dataset's shapes, or the run is refused.
     """
     if env_id not in gym.registry:
         raise ValueError(f"unknown environment {env_id!r}")
     spec = metadata.env_spec
-    recorded_here = spec is not None and spec.id == env_id
-    envs = tuple(metadata.make_env() if recorded_here else gym.make(env_id) for _ in range(2))
-    for part in ("observation", "action"):
-        ours, theirs = getattr(envs[0], f"{part}_space"), getattr(metadata, f"{part}_space")
+    if spec is not None and spec.id == env_id:
+        envs = (metadata.make_env(), metadata.make_env(eval_env=True))
+    else:
+        envs = (gym.make(env_id), gym.make(env_id))
+    for env, part in itertools.product(envs, ("observation", "action")):
+        ours, theirs = getattr(env, f"{part}_space"), getattr(metadata, f"{part}_space")
         if not _same_layout(ours, theirs):
             kwargs = spec.kwargs if spec is not None else {}
             how = f" (recorded with gym.make keywords {kwargs})" if kwargs else ""

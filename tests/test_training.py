@@ -3,6 +3,8 @@ online run's environments are the dataset's own, with its ``gym.make`` keywords.
 
 from __future__ import annotations
 
+import dataclasses
+
 import d3rlpy
 import gymnasium as gym
 import pytest
@@ -43,6 +45,15 @@ def test_online_envs_keep_the_keywords_the_dataset_was_recorded_with() -> None:
         assert env.observation_space.shape == meta.observation_space.shape == (27,)
         assert env.spec is not None
         assert env.spec.kwargs == {"include_cfrc_ext_in_observation": False}
+
+
+def test_online_envs_evaluate_in_the_dataset_s_evaluation_spec() -> None:
+    meta = load_minari("cartpole/expert-v0", n_trajectories=1).metadata
+    assert meta.env_spec is not None and meta.env_spec.id == "CartPole-v1"
+    meta = dataclasses.replace(meta, eval_env_spec=gym.spec("CartPole-v0"))
+    train_env, eval_env = online_envs("CartPole-v1", meta)
+    assert train_env.spec is not None and train_env.spec.id == "CartPole-v1"
+    assert eval_env.spec is not None and eval_env.spec.id == "CartPole-v0"
 
 
 def test_online_envs_take_another_environment_of_the_same_spaces() -> None:
