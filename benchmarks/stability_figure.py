@@ -30,6 +30,8 @@ from offline_iq.plotting import save_figure, subplots
 
 #: what a run's panel needs besides its curves; every row of ``OUT.csv`` carries them
 RUN_FIELDS = ("dataset", "algo", "seed", "online", "options", "replay_capacity")
+#: of those, what runs and CSVs older than it lack (read as :class:`Run`'s default)
+OPTIONAL_FIELDS = ("replay_capacity",)
 ALGO_NAMES = {"iq": "IQ-Learn", "valuedice": "ValueDICE"}
 
 
@@ -68,14 +70,15 @@ def run_from_folder(folder: Path) -> Run:
     """A run folder of ``online_stability.py``."""
     state = json.loads((folder / "state.json").read_text())
     curves = pd.read_csv(folder / "curve.csv")
-    fields = {f: state[f] for f in RUN_FIELDS if f in state}  # older runs: no replay_capacity
+    fields = {f: state[f] for f in RUN_FIELDS if f in state or f not in OPTIONAL_FIELDS}
     return Run(name=folder.name, curves=curves, **fields)
 
 
 def runs_from_csv(path: Path, names: list[str] | None) -> list[Run]:
     """The runs of a CSV written by this script (``names``: those runs only, in that order)."""
     table = pd.read_csv(path)
-    missing = [c for c in ("run", *RUN_FIELDS[:-1]) if c not in table.columns]
+    required = [c for c in ("run", *RUN_FIELDS) if c not in OPTIONAL_FIELDS]
+    missing = [c for c in required if c not in table.columns]
     if missing:
         raise SystemExit(f"{path} lacks the columns {missing}: not a stability_figure.py CSV")
     available = list(dict.fromkeys(table.run))

@@ -239,10 +239,6 @@ def online_envs(
 
 def _same_layout(a: gym.Space[Any], b: gym.Space[Any]) -> bool:
     """Same kind of space and shape (and number of choices when discrete)."""
-    if isinstance(a, gym.spaces.Discrete) or isinstance(b, gym.spaces.Discrete):
-        return (
-            isinstance(a, gym.spaces.Discrete)
-            and isinstance(b, gym.spaces.Discrete)
-            and (int(a.n) == int(b.n))
-        )
-    return type(a) is type(b) and a.shape == b.shape
+    if type(a) is not type(b) or a.shape != b.shape:
+        return False
+    return not isinstance(a, gym.spaces.Discrete) or int(a.n) == int(b.n)  # type: ignore[attr-defined]
