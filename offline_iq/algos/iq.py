@@ -78,6 +78,10 @@ class IQLearnConfig(IQLearnConfigBase):
             down (a near-deterministic actor sits at the bottom of that dip while the critic
             rates the expert action higher). Ignored with ``state_only`` (it needs the expert's
             actions). Offline MuJoCo and Pendulum figures with and without it: ``results/``.
+        expert_bc_weight: weight of a behaviour-cloning term on every expert row, not filtered
+            by the critic and not scaled by :math:`|Q|` (:func:`~offline_iq.algos.torch.
+            continuous_iq_parts.expert_bc_loss`): its pull relative to the SAC term grows as the
+            critic's values shrink. 0 (default) leaves it out. Ignored with ``state_only``.
         policy_averaging: rate :math:`\beta` of an exponential moving average of the actor's
             weights, :math:`\bar\phi \leftarrow (1 - \beta) \bar\phi + \beta \phi` after
             every actor step; ``predict``, ``save_policy`` and evaluation then act with
@@ -115,6 +119,7 @@ class IQLearnConfig(IQLearnConfigBase):
     use_target_network: bool = True
     actor_q_reduction: Literal["min", "mean"] = "min"
     q_filter_bc_weight: float = 1.0
+    expert_bc_weight: float = 0.0
     policy_averaging: float = 0.0
     action_scaler: ActionScaler | None = min_max_action_field()
 
@@ -122,6 +127,8 @@ class IQLearnConfig(IQLearnConfigBase):
         super().__post_init__()
         if self.q_filter_bc_weight < 0:
             raise ValueError(f"q_filter_bc_weight must be >= 0, got {self.q_filter_bc_weight}")
+        if self.expert_bc_weight < 0:
+            raise ValueError(f"expert_bc_weight must be >= 0, got {self.expert_bc_weight}")
         if not 0.0 <= self.policy_averaging <= 1.0:
             raise ValueError(f"policy_averaging must be in [0, 1], got {self.policy_averaging}")
         if self.n_value_samples < 1:
@@ -202,6 +209,7 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             actor_q_reduction=cfg.actor_q_reduction,
             # state-only imitation never sees expert actions, so nothing to clone
             q_filter_bc_weight=0.0 if cfg.state_only else cfg.q_filter_bc_weight,
+            expert_bc_weight=0.0 if cfg.state_only else cfg.expert_bc_weight,
             policy_averaging=cfg.policy_averaging,
             target_entropy=cfg.target_entropy,
             device=self._device,

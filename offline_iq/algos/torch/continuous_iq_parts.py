@@ -20,6 +20,7 @@ __all__ = [
     "IQLearnActorLoss",
     "IQLearnCriticLoss",
     "IQLearnModules",
+    "expert_bc_loss",
     "frozen_parameters",
     "mean_over_critics",
     "q_filtered_bc_loss",
@@ -49,11 +50,12 @@ class IQLearnCriticLoss(IQLoss):
 @dataclasses.dataclass(frozen=True)
 class IQLearnActorLoss:
     """The actor step's terms: SAC loss, Q-filtered BC loss and the fraction of rows it used,
-    the temperature, its loss, and the policy's entropy estimate."""
+    the always-on expert BC loss, the temperature, its loss, and the policy's entropy estimate."""
 
     actor_loss: torch.Tensor
     bc_loss: torch.Tensor
     bc_fraction: torch.Tensor
+    expert_bc_loss: torch.Tensor
     temp: torch.Tensor
     temp_loss: torch.Tensor
     entropy: torch.Tensor
@@ -98,6 +100,25 @@ def q_filtered_bc_loss(
     squared = ((mean_actions - expert_actions) ** 2).sum(dim=1)
     n_expert = is_expert.sum().clamp(min=1)
     return scale * (squared * use).sum() / n_expert, use.sum() / n_expert
+
+
+def expert_bc_loss(
+    mean_actions: torch.Tensor, expert_actions: torch.Tensor, is_expert: torch.Tensor
+) -> torch.Tensor:
+    r"""Behaviour cloning on every expert row, with no critic in it:
+
+    .. math::
+
+        \frac{1}{|E|} \sum_{(s, a) \in E} \lVert \bar a(s) - a \rVert^2,
+        \qquad \bar a(s) = \tanh \mu(s) \text{ (``mean_actions``)}.
+
+    Unlike :func:`q_filtered_bc_loss` it is not scaled by :math:`\overline{|Q|}`, so its weight
+    relative to the SAC term's :math:`Q` grows as the critic's values shrink: online, the implicit
+    reward that separates expert and policy occupancies tends to 0 as they meet, and this term is
+    what then holds the actor at the demonstrations. 0 when the batch has no expert row.
+    """
+    squared = ((mean_actions - expert_actions) ** 2).sum(dim=1)
+    return (squared * is_expert).sum() / is_expert.sum().clamp(min=1)
 
 
 def state_action_gradient_penalty(

@@ -20,6 +20,7 @@ from offline_iq.algos.torch.continuous_iq_parts import (
     IQLearnActorLoss,
     IQLearnCriticLoss,
     IQLearnModules,
+    expert_bc_loss,
     frozen_parameters,
     mean_over_critics,
     q_filtered_bc_loss,
@@ -69,6 +70,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         n_value_samples: int,
         actor_q_reduction: str = "min",
         q_filter_bc_weight: float = 0.0,
+        expert_bc_weight: float = 0.0,
         policy_averaging: float = 0.0,
         target_entropy: float | None = None,
         device: str,
@@ -87,6 +89,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._n_value_samples = n_value_samples
         self._actor_q_reduction = actor_q_reduction
         self._q_filter_bc_weight = q_filter_bc_weight
+        self._expert_bc_weight = expert_bc_weight
         self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
         self._critic_weights = list(modules.q_funcs.parameters())
@@ -306,18 +309,22 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     def _update_actor(
         self, batch: ExpertTorchMiniBatch, samples: PolicySamples
     ) -> IQLearnActorLoss:
-        """The actor's SAC step (plus Q-filtered BC), then the temperature's if it learns."""
+        """The actor's SAC step (plus Q-filtered and always-on expert BC), then the
+        temperature's if it learns."""
         mods = self._modules
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
         clear_grads(mods.actor_optim)
         actor_loss, log_prob = self.compute_actor_loss(obs, samples)
-        bc_loss = bc_fraction = torch.zeros((), device=obs.device)
+        total = actor_loss
+        bc_loss = bc_fraction = anchor_loss = torch.zeros((), device=obs.device)
         if self._q_filter_bc_weight > 0:
             bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)
-            (actor_loss + self._q_filter_bc_weight * bc_loss).backward()
-        else:
-            actor_loss.backward()
+            total = total + self._q_filter_bc_weight * bc_loss
+        if self._expert_bc_weight > 0:
+            anchor_loss = expert_bc_loss(samples.mean_actions, batch.actions, batch.expert_mask())
+            total = total + self._expert_bc_weight * anchor_loss
+        total.backward()
         mods.actor_optim.step()
 
         temp_loss = torch.zeros((), device=obs.device)
@@ -332,6 +339,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             actor_loss=actor_loss.detach(),
             bc_loss=bc_loss.detach(),
             bc_fraction=bc_fraction,
+            expert_bc_loss=anchor_loss.detach(),
             temp=self.temperature.detach(),
             temp_loss=temp_loss.detach(),
             entropy=-log_prob.detach().mean(),
