@@ -58,7 +58,8 @@ def run_rows(run: Path, pool: str, episodes: int) -> list[str]:
             average = copy.deepcopy(actor)
             average.load_state_dict(weights)
             policies[f"ema_{float(beta):g}"] = GreedyActor(model, average)
-    env = online_envs(state.online, data.metadata)[1]  # with the dataset's keywords
+    train_env, env = online_envs(state.online, data.metadata)  # with the dataset's keywords
+    train_env.close()  # only the evaluation environment rolls out
     for policy_name, policy in policies.items():
         results = [rollout(policy, env, 10_000 + k) for k in range(episodes)]
         returns = ", ".join(f"{r:.0f}" for r, _, _ in results)
