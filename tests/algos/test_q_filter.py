@@ -102,8 +102,12 @@ def _mean_action_error(weight: float) -> tuple[float, float]:
 
     before = error()
     for _ in range(30):
-        record = impl._update_actor(batch, impl.policy_samples(batch.observations))
-    assert float(record.expert_bc_loss) >= 0.0
+        samples = impl.policy_samples(batch.observations)
+        with torch.no_grad():  # what the step records: the term before its weight, 0 when off
+            unweighted = expert_bc_loss(samples.mean_actions, batch.actions, batch.expert_mask())
+        record = impl._update_actor(batch, samples)
+        expected = float(unweighted) if weight > 0 else 0.0
+        assert float(record.expert_bc_loss) == pytest.approx(expected)
     return before, error()
 
 
