@@ -12,7 +12,10 @@ Resumable: rerun the same command (the tracked averages are checkpointed with th
 weight decays as ``(1 - beta)^updates``), as ``policy_averaging`` does.
 Writes ``curve.csv`` (env_steps, policy, mean_return, std, returns, seconds) in ``--out`` and
 prints :func:`~offline_iq.benchmark.online_criteria.judge_curve`'s verdict against the
-dataset's expert return. Example (a tuning seed and the tuning pool, never a report's)::
+dataset's expert return. ``--keep-policies`` also saves every scored actor's weights at every
+evaluation (``policies/<steps>.pt``, about 0.3 MB per actor for Hopper), so that
+``benchmarks/stability_episodes.py --at STEPS`` can replay the policies of a dip. Example (a
+tuning seed and the tuning pool, never a report's)::
 
     python benchmarks/online_stability.py Hopper-v5 hopper/expert-v0 --seed 100 --pool tuning \\
         --steps 60000 --eval-every 2500 --track 0.001 --track 0.0001 --out runs/stability/paper
@@ -75,6 +78,11 @@ def _averages_path(out: Path, steps: int) -> Path:
     return out / f"averages-{steps}.pt"
 
 
+def _policies_path(out: Path, steps: int) -> Path:
+    """Every scored actor's weights at evaluation ``steps`` (``--keep-policies``)."""
+    return out / "policies" / f"{steps}.pt"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("env_id")
@@ -90,6 +98,11 @@ def main() -> None:
     parser.add_argument("-o", "--option", action="append", default=[])
     parser.add_argument(
         "--replay-capacity", type=int, help=f"policy transitions kept (new runs: {REPLAY_CAPACITY})"
+    )
+    parser.add_argument(
+        "--keep-policies",
+        action="store_true",
+        help="save every scored actor at every evaluation (policies/<steps>.pt)",
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -166,6 +179,11 @@ def main() -> None:
         chunk_rows = pd.DataFrame(new, columns=COLUMNS)
         rows = chunk_rows if rows is None else pd.concat([rows, chunk_rows], ignore_index=True)
         rows.to_csv(curve_path, index=False)
+        if args.keep_policies:
+            (args.out / "policies").mkdir(exist_ok=True)
+            kept = {"last": actor.state_dict()}
+            kept |= {f"ema_{beta:g}": a.state_dict() for beta, a in averages.items()}
+            torch.save(kept, _policies_path(args.out, done))
         if averages:
             torch.save({str(b): a.state_dict() for b, a in averages.items()},
                        _averages_path(args.out, done))  # fmt: skip

@@ -2,8 +2,12 @@
 the one demonstration they imitated: per run and scored policy (the last iterate and each tracked
 average), the return, length and whether it fell (terminated before the time limit) of the same
 5 greedy evaluation episodes as the curve's last row (reset seeds 10,000-10,004), as a Markdown
-table. A policy that falls near where its demonstration fell imitates the fall.
-Run: ``.venv/bin/python benchmarks/stability_episodes.py RUN_DIR... [--pool evaluation]``.
+table, with each policy's mean squared distance to the demonstration's actions on the
+demonstration's own states (``demo action error``, in the environment's action units; a policy
+that has drifted from the expert where the expert went shows it there). A policy that falls near
+where its demonstration fell imitates the fall. ``--at STEPS`` replays the policies saved at that
+evaluation instead of the final ones (runs made with ``online_stability.py --keep-policies``).
+Run: ``.venv/bin/python benchmarks/stability_episodes.py RUN_DIR... [--pool evaluation] [--at N]``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from online_stability import GreedyActor, _averages_path
+from online_stability import GreedyActor, _averages_path, _policies_path
 
 from offline_iq.benchmark.cells import pool_positions
 from offline_iq.data import load_minari
@@ -36,8 +40,27 @@ def rollout(policy: Any, env: gym.Env[Any, Any], seed: int) -> tuple[float, int,
             return total, steps, bool(terminated)
 
 
-def run_rows(run: Path, pool: str, episodes: int) -> list[str]:
-    """Table rows for one run folder: its demonstration, then each scored policy."""
+def demo_action_error(policy: Any, observations: np.ndarray, actions: np.ndarray) -> float:
+    """Mean over the demonstration's steps of :math:`\\|\\pi(s_t) - a_t\\|^2`."""
+    predicted = policy.predict(np.asarray(observations, dtype=np.float32))
+    return float(np.mean(np.sum((predicted - actions) ** 2, axis=1)))
+
+
+def _saved_policies(run: Path, steps: int, actor: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    """The actors scored at evaluation ``steps``, from ``policies/<steps>.pt``."""
+    path = _policies_path(run, steps)
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: rerun with online_stability.py --keep-policies")
+    actors = {}
+    for name, weights in torch.load(path).items():
+        actors[name] = copy.deepcopy(actor)
+        actors[name].load_state_dict(weights)
+    return actors
+
+
+def run_rows(run: Path, pool: str, episodes: int, at: int | None = None) -> list[str]:
+    """Table rows for one run folder: its demonstration, then each policy scored at evaluation
+    ``at`` (``None``: the final ones)."""
     state, model = load_checkpoint(run, "cpu:0")
     if state is None or model is None or state.online is None:
         raise SystemExit(f"{run} holds no online run checkpoint")
@@ -46,14 +69,17 @@ def run_rows(run: Path, pool: str, episodes: int) -> list[str]:
     data = load_minari(state.dataset, n_trajectories=state.demos, seed=state.seed,
                        episodes=positions)  # fmt: skip
     demo = data.episodes[0]
-    name = f"{run.name} ({state.steps_done:,} steps)"
+    name = f"{run.name} ({at if at is not None else state.steps_done:,} steps)"
     demo_fell = bool(demo.terminated)
     rows = [f"| {name} | demonstration | {float(demo.rewards.sum()):.0f} | "
-            f"{len(demo.actions)} | {'fell' if demo_fell else 'time limit'} |"]  # fmt: skip
+            f"{len(demo.actions)} | {'fell' if demo_fell else 'time limit'} | 0 |"]  # fmt: skip
     actor = model.impl.policy
     policies: dict[str, Any] = {"last": GreedyActor(model, actor)}
     averages_file = _averages_path(run, state.steps_done)
-    if averages_file.exists():
+    if at is not None:
+        saved = _saved_policies(run, at, actor)
+        policies = {policy_name: GreedyActor(model, a) for policy_name, a in saved.items()}
+    elif averages_file.exists():
         for beta, weights in torch.load(averages_file).items():
             average = copy.deepcopy(actor)
             average.load_state_dict(weights)
@@ -65,7 +91,9 @@ def run_rows(run: Path, pool: str, episodes: int) -> list[str]:
         returns = ", ".join(f"{r:.0f}" for r, _, _ in results)
         lengths = ", ".join(str(n) for _, n, _ in results)
         falls = sum(fell for _, _, fell in results)
-        rows.append(f"| {name} | {policy_name} | {returns} | {lengths} | {falls} of {episodes} |")
+        error = demo_action_error(policy, demo.observations[: len(demo.actions)], demo.actions)
+        rows.append(f"| {name} | {policy_name} | {returns} | {lengths} | {falls} of {episodes} "
+                    f"| {error:.3f} |")  # fmt: skip
     return rows
 
 
@@ -74,13 +102,14 @@ def main() -> None:
     parser.add_argument("runs", type=Path, nargs="+")
     parser.add_argument("--pool", default="evaluation", choices=["tuning", "evaluation", "all"])
     parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--at", type=int, help="replay the policies saved at this evaluation")
     args = parser.parse_args()
     set_torch_threads()
     quiet_d3rlpy()
-    print("| run | policy | returns | lengths | fell |")
-    print("|---|---|---|---|---|")
+    print("| run | policy | returns | lengths | fell | demo action error |")
+    print("|---|---|---|---|---|---|")
     for run in args.runs:
-        for row in run_rows(run, args.pool, args.episodes):
+        for row in run_rows(run, args.pool, args.episodes, args.at):
             print(row, flush=True)
 
 

@@ -30,18 +30,24 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
     run = tmp_path / "pendulum-s0"
     _run("online_stability.py", "Pendulum-v1", "pendulum/expert-v0", "--seed", "0", "--pool",
          "evaluation", "--steps", "300", "--eval-every", "300", "--episodes", "2", "--track",
-         "0.01", "--out", str(run))  # fmt: skip
+         "0.01", "--keep-policies", "--out", str(run))  # fmt: skip
     table = _run("stability_episodes.py", str(run), "--episodes", "2").splitlines()
     rows = {line.split(" | ")[1]: line.strip("| ").split(" | ") for line in table[2:]}
     assert list(rows) == ["demonstration", "last", "ema_0.01"]
     assert rows["demonstration"][0] == "pendulum-s0 (300 steps)"
-    assert rows["demonstration"][3:] == ["200", "time limit"]  # Pendulum never terminates
+    assert rows["demonstration"][3:] == ["200", "time limit", "0"]  # Pendulum never terminates
     curve = pd.read_csv(run / "curve.csv")
     for policy in ("last", "ema_0.01"):
-        assert rows[policy][3:] == ["200, 200", "0 of 2"]
+        assert rows[policy][3:5] == ["200, 200", "0 of 2"]
+        assert float(rows[policy][5]) > 0  # an untrained actor is not the expert
         logged = json.loads(curve[curve.policy == policy].returns.iloc[-1])
         replayed = [float(r) for r in rows[policy][2].split(", ")]
         assert all(abs(a - b) <= 0.6 for a, b in zip(logged, replayed, strict=True))
+    # the policies saved at the last evaluation are the final ones: the same table
+    at_last = _run("stability_episodes.py", str(run), "--episodes", "2", "--at", "300")
+    assert at_last.splitlines()[2:] == table[2:]
+    missing = _call("stability_episodes.py", str(run), "--at", "150")
+    assert missing.returncode != 0 and "--keep-policies" in missing.stderr
     assert json.loads((run / "state.json").read_text())["replay_capacity"] == 1_000_000
     # resuming with another replay capacity is refused, not mixed
     other = _call("online_stability.py", "Pendulum-v1", "pendulum/expert-v0", "--seed", "0",
