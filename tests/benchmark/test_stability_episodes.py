@@ -46,6 +46,16 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
     # the policies saved at the last evaluation are the final ones: the same table
     at_last = _run("stability_episodes.py", str(run), "--episodes", "2", "--at", "300")
     assert at_last.splitlines()[2:] == table[2:]
+    # the demonstration fit of the saved policies is the final table's demo action error
+    fit = _run("stability_demo_fit.py", str(run)).splitlines()
+    row = next(line for line in fit if line.startswith("| 300 |"))
+    header = next(line for line in fit if line.startswith("| env steps |"))
+    names = [column.split(":")[0] for column in header.strip("| ").split(" | ")[1:]]
+    cells = dict(zip(names, row.strip("| ").split(" | ")[1:], strict=True))
+    for policy in ("last", "ema_0.01"):
+        mean_return, error = cells[policy].split(", ")
+        assert abs(float(error) - float(rows[policy][5])) < 1e-3
+        assert abs(float(mean_return) - curve[curve.policy == policy].mean_return.iloc[-1]) < 0.6
     missing = _call("stability_episodes.py", str(run), "--at", "150")
     assert missing.returncode != 0 and "--keep-policies" in missing.stderr
     assert json.loads((run / "state.json").read_text())["replay_capacity"] == 1_000_000
