@@ -9,6 +9,11 @@ Logged datasets (``--kinds medium mixed``) exist for the environments with ``log
 0.5 on the reference seeds; reset seeds from 200_000) and ``mixed-v0`` (shuffled random, medium
 and expert episodes; reset seeds from 300_000, medium episodes with ``medium-v0``'s epsilon).
 Both reuse, after recomputing and checking them, the reference scores of ``expert-v0``.
+
+Tuning datasets (``--kinds tuning``, environments with ``tuning_episodes``): ``expert-tuning-v0``,
+the same expert from reset seeds 400_000 on, disjoint from every other dataset's, for choosing
+settings on demonstrations that no reported curve imitates. Its reference scores come from the
+same reference seeds as ``expert-v0``'s, so both score a policy alike.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ __all__ = ["SHIPPED", "ShippedDataset", "build_shipped"]
 RANDOM_SEED = 100_000
 MEDIUM_SEED = 200_000
 MIXED_SEED = 300_000
+TUNING_SEED = 400_000
 LOGGED_KINDS = ("medium", "mixed")
 
 
 @dataclasses.dataclass(frozen=True)
 class ShippedDataset:
-    """One environment's shipped datasets: ``<name>/expert-v0``, ``<name>/random-v0`` and, with
-    ``logged``, ``<name>/medium-v0`` (``medium_episodes``) and ``<name>/mixed-v0`` (``mix``)."""
+    """One environment's shipped datasets: ``<name>/expert-v0``, ``<name>/random-v0``, with
+    ``logged`` ``<name>/medium-v0`` (``medium_episodes``) and ``<name>/mixed-v0`` (``mix``), and
+    with ``tuning_episodes`` ``<name>/expert-tuning-v0``."""
 
     name: str
     env_id: str
@@ -45,10 +52,15 @@ class ShippedDataset:
     medium_episodes: int = 50
     mix: str = "random=20,medium=20,expert=10"
     calibration_episodes: int = 20  # per bisection point (6 points), on the reference seeds
+    tuning_episodes: int = 0
 
     def dataset_id(self, policy: PolicyKind) -> str:
         """Return the Minari id ``<name>/<policy>-v0`` of the dataset of that kind."""
         return f"{self.name}/{policy}-v0"
+
+    def tuning_dataset_id(self) -> str:
+        """Return the Minari id ``<name>/expert-tuning-v0`` of the tuning dataset."""
+        return f"{self.name}/expert-tuning-v0"
 
 
 SHIPPED: tuple[ShippedDataset, ...] = (
@@ -74,6 +86,9 @@ SHIPPED: tuple[ShippedDataset, ...] = (
         medium_episodes=25,
         mix="random=10,medium=10,expert=5",
         calibration_episodes=10,
+        # issue 19: its tuning pool (episodes 0-4 of expert-v0) holds no fall of the expert,
+        # while 4 of the 25 episodes end in one; tuning runs draw from these instead
+        tuning_episodes=25,
     ),
     ShippedDataset(
         "halfcheetah",
@@ -111,8 +126,9 @@ def build_shipped(
 ) -> None:
     """(Re)write every shipped dataset of the given ``kinds``, or those whose name is in ``only``.
 
-    ``kinds`` may hold ``expert``, ``random``, ``medium`` and ``mixed``; the logged kinds are
-    built for the environments with ``logged=True`` only, after their ``expert-v0``.
+    ``kinds`` may hold ``expert``, ``random``, ``medium``, ``mixed`` and ``tuning``; the logged
+    kinds are built for the environments with ``logged=True`` only, after their ``expert-v0``,
+    and ``tuning`` for those with ``tuning_episodes``.
     """
     root = shipped_datasets_dir() if root is None else root
     repo_root = shipped_datasets_dir().parent
@@ -139,6 +155,19 @@ def build_shipped(
             )
         if spec.logged:
             build_logged(spec, root, kinds=kinds, episodes=episodes, expert_model=model)
+        if "tuning" in kinds and spec.tuning_episodes:
+            target = root / spec.tuning_dataset_id()
+            if target.exists():
+                shutil.rmtree(target)
+            collect_dataset(
+                spec.env_id,
+                dataset_id=spec.tuning_dataset_id(),
+                n_episodes=episodes or spec.tuning_episodes,
+                seed=TUNING_SEED,
+                root=root,
+                env_kwargs=dict(spec.env_kwargs),
+                expert_model=model,
+            )
 
 
 def build_logged(
@@ -203,7 +232,7 @@ def main() -> None:
         "--kinds",
         nargs="*",
         default=["expert", "random"],
-        choices=["expert", "random", *LOGGED_KINDS],
+        choices=["expert", "random", *LOGGED_KINDS, "tuning"],
         help="dataset kinds to (re)write (default: expert random)",
     )
     args = parser.parse_args()

@@ -47,3 +47,34 @@ def test_shipped_pair(spec: object) -> None:
     data = load_minari(spec.dataset_id("expert"))
     assert len(data.transitions) == expert.steps
     assert data.metadata.env_spec is not None and data.metadata.env_spec.id == spec.env_id
+
+
+@pytest.mark.parametrize("spec", [s for s in SHIPPED if s.tuning_episodes], ids=lambda s: s.name)
+def test_tuning_dataset_is_the_same_expert_on_other_reset_seeds(spec: object) -> None:
+    import json
+
+    from offline_iq.experts.shipped import TUNING_SEED, ShippedDataset
+
+    assert isinstance(spec, ShippedDataset)
+    root = shipped_datasets_dir()
+    expert = summarize_dataset(root / spec.dataset_id("expert") / "data", "shipped")
+    tuning = summarize_dataset(root / spec.tuning_dataset_id() / "data", "shipped")
+    assert tuning.episodes == spec.tuning_episodes
+    assert tuning.mean_return >= EXPERT_FLOOR[spec.name]
+    # scored against the same reference episodes as expert-v0
+    assert (tuning.ref_max_score, tuning.ref_min_score) == (
+        expert.ref_max_score,
+        expert.ref_min_score,
+    )
+
+    def seeds(dataset_id: str) -> range:
+        metadata = json.loads((root / dataset_id / "data" / "metadata.json").read_text())
+        first, last = json.loads(metadata["offline_iq"])["episode_seeds"]
+        return range(first, last + 1)
+
+    assert seeds(spec.tuning_dataset_id())[0] == TUNING_SEED
+    for kind in ("expert", "random", *(("medium", "mixed") if spec.logged else ())):
+        assert not set(seeds(spec.tuning_dataset_id())) & set(seeds(spec.dataset_id(kind)))
+    # the expert's falls are in it, as in expert-v0, so tuning runs meet them too
+    data = load_minari(spec.tuning_dataset_id())
+    assert any(bool(episode.terminated) for episode in data.episodes)
