@@ -10,6 +10,13 @@ then, per policy, the Pearson and Spearman correlations of the two over the run'
 and over those from the policy's first evaluation at 90% of the dataset's expert return on (the
 window the issue's hold test watches; only where that return is positive). No rollout: each
 policy is queried on the demonstration's states only, so a whole run takes seconds.
+
+``--expert-rollouts K`` adds the expert's view of the policy's *own* states (the imitation gap
+DAgger measures): each policy plays K greedy episodes from the curve's reset seeds (10,000 + i)
+and ``own_state_error`` is the mean over the states it visits of
+:math:`\\|\\pi(s) - \\pi_E(s)\\|^2`, with :math:`\\pi_E` the expert that recorded the
+dataset (``--expert-model``, a saved d3rlpy model such as ``experts/Hopper-v5/best.d3``; without
+it, the environment's built-in controller). Diagnosis only: no learner ever sees the expert.
 Run: ``.venv/bin/python benchmarks/stability_demo_fit.py RUN_DIR... [--pool evaluation]``.
 """
 
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from online_stability import GreedyActor
 from scipy import stats
@@ -25,13 +34,38 @@ from stability_episodes import _saved_policies, demo_action_error
 
 from offline_iq.benchmark.cells import pool_positions
 from offline_iq.data import load_minari
+from offline_iq.experts.controllers import make_expert
+from offline_iq.experts.policy_base import ExpertPolicy
+from offline_iq.experts.trained import TrainedExpert
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
-from offline_iq.training import load_checkpoint
+from offline_iq.training import load_checkpoint, online_envs
 
 
-def demo_fit(run: Path, pool: str) -> pd.DataFrame:
+def own_state_error(policy: Any, expert: ExpertPolicy, env: Any, episodes: int) -> float:
+    """Mean over the states ``policy`` visits in ``episodes`` greedy episodes (reset seeds
+    10,000 + i) of :math:`\\|\\pi(s) - \\pi_E(s)\\|^2`."""
+    errors = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=10_000 + k)
+        expert.reset()
+        while True:
+            action = policy.predict(np.asarray(obs, dtype=np.float32)[None])[0]
+            expert_action = np.asarray(expert(obs), dtype=np.float64)
+            errors.append(
+                float(np.sum((np.asarray(action, dtype=np.float64) - expert_action) ** 2))
+            )
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                break
+    return float(np.mean(errors))
+
+
+def demo_fit(
+    run: Path, pool: str, expert_rollouts: int = 0, expert_model: Path | None = None
+) -> pd.DataFrame:
     """One row per saved evaluation and policy: ``env_steps``, ``policy``, ``mean_return`` (the
-    curve's) and ``demo_action_error``; ``attrs["expert"]`` is the dataset's expert return."""
+    curve's), ``demo_action_error`` and, with ``expert_rollouts``, ``own_state_error``;
+    ``attrs["expert"]`` is the dataset's expert return."""
     state, model = load_checkpoint(run, "cpu:0")
     if state is None or model is None or state.online is None:
         raise SystemExit(f"{run} holds no online run checkpoint")
@@ -45,25 +79,42 @@ def demo_fit(run: Path, pool: str) -> pd.DataFrame:
     saved = sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
     if not saved:
         raise SystemExit(f"{run}/policies is empty: rerun with online_stability.py --keep-policies")
+    expert: ExpertPolicy | None = None
+    env = None
+    if expert_rollouts > 0:
+        train_env, env = online_envs(state.online, data.metadata)  # the dataset's keywords
+        train_env.close()
+        if expert_model is None:
+            expert = make_expert(state.online)
+        else:
+            trained = TrainedExpert(expert_model)
+            trained.check_env(env)
+            expert = trained
     rows = []
     for steps in saved:
         for name, actor in _saved_policies(run, steps, model.impl.policy).items():
-            error = demo_action_error(GreedyActor(model, actor), observations, demo.actions)
-            mean_return = float(curve.loc[(steps, name), "mean_return"])
-            rows.append({"env_steps": steps, "policy": name, "mean_return": mean_return,
-                         "demo_action_error": error})  # fmt: skip
+            policy = GreedyActor(model, actor)
+            row = {
+                "env_steps": steps,
+                "policy": name,
+                "mean_return": float(curve.loc[(steps, name), "mean_return"]),
+                "demo_action_error": demo_action_error(policy, observations, demo.actions),
+            }
+            if expert is not None:
+                row["own_state_error"] = own_state_error(policy, expert, env, expert_rollouts)
+            rows.append(row)
     frame = pd.DataFrame(rows)
     frame.attrs["expert"] = data.metadata.ref_max_score
     return frame
 
 
-def _correlations(rows: pd.DataFrame) -> str:
-    """Pearson and Spearman correlations of demonstration error and return over ``rows``."""
-    if len(rows) < 3 or rows.demo_action_error.nunique() < 2 or rows.mean_return.nunique() < 2:
+def _correlations(rows: pd.DataFrame, column: str) -> str:
+    """Pearson and Spearman correlations of ``column`` and the return over ``rows``."""
+    if len(rows) < 3 or rows[column].nunique() < 2 or rows.mean_return.nunique() < 2:
         return f"{len(rows)} evaluations, too few to correlate"
-    pearson = stats.pearsonr(rows.demo_action_error, rows.mean_return).statistic
-    spearman = stats.spearmanr(rows.demo_action_error, rows.mean_return).statistic
-    return (f"{len(rows)} evaluations, corr(demo error, return) Pearson {pearson:.2f}, "
+    pearson = stats.pearsonr(rows[column], rows.mean_return).statistic
+    spearman = stats.spearmanr(rows[column], rows.mean_return).statistic
+    return (f"{len(rows)} evaluations, corr({column}, return) Pearson {pearson:.2f}, "
             f"Spearman {spearman:.2f}")  # fmt: skip
 
 
@@ -71,28 +122,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+")
     parser.add_argument("--pool", default="evaluation", choices=["tuning", "evaluation", "all"])
+    parser.add_argument(
+        "--expert-rollouts",
+        type=int,
+        default=0,
+        help="episodes per policy scored against the expert on its own states",
+    )
+    parser.add_argument(
+        "--expert-model",
+        type=Path,
+        help="the dataset's expert, a saved d3rlpy model (default: built-in)",
+    )
     args = parser.parse_args()
     set_torch_threads()
     quiet_d3rlpy()
     for run in args.runs:
-        frame = demo_fit(run, args.pool)
+        frame = demo_fit(run, args.pool, args.expert_rollouts, args.expert_model)
         print(f"\n### {run.name}\n")
         expert = frame.attrs["expert"]
+        errors = [c for c in ("demo_action_error", "own_state_error") if c in frame]
         wide = frame.pivot(index="env_steps", columns="policy")
         names = list(wide["mean_return"].columns)
-        print("| env steps | " + " | ".join(f"{p}: return, demo error" for p in names) + " |")
+        print("| env steps | " + " | ".join(f"{p}: return, {', '.join(errors)}" for p in names)
+              + " |")  # fmt: skip
         print("|---|" + "---|" * len(names))
         for steps, row in wide.iterrows():
-            cells = [f"{row['mean_return'][p]:.0f}, {row['demo_action_error'][p]:.4f}"
-                     for p in names]  # fmt: skip
+            cells = [", ".join([f"{row['mean_return'][p]:.0f}"]
+                               + [f"{row[c][p]:.4f}" for c in errors]) for p in names]  # fmt: skip
             print(f"| {steps} | " + " | ".join(cells) + " |")
         print(f"\nexpert return {expert}")
         for name, part in frame.groupby("policy"):
-            print(f"{name}, all: {_correlations(part)}")
+            reached = None
             if expert is not None and expert > 0:
                 reached = part[part.mean_return >= 0.9 * expert].env_steps.min()
-                window = part[part.env_steps >= reached]  # empty if never reached
-                print(f"{name}, from first 90%: {_correlations(window)}")
+            for column in errors:
+                print(f"{name}, all: {_correlations(part, column)}")
+                if reached is not None:
+                    window = part[part.env_steps >= reached]  # empty if never reached
+                    print(f"{name}, from first 90%: {_correlations(window, column)}")
 
 
 if __name__ == "__main__":

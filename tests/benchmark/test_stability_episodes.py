@@ -47,14 +47,15 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
     at_last = _run("stability_episodes.py", str(run), "--episodes", "2", "--at", "300")
     assert at_last.splitlines()[2:] == table[2:]
     # the demonstration fit of the saved policies is the final table's demo action error
-    fit = _run("stability_demo_fit.py", str(run)).splitlines()
+    fit = _run("stability_demo_fit.py", str(run), "--expert-rollouts", "1").splitlines()
     row = next(line for line in fit if line.startswith("| 300 |"))
     header = next(line for line in fit if line.startswith("| env steps |"))
     names = [column.split(":")[0] for column in header.strip("| ").split(" | ")[1:]]
     cells = dict(zip(names, row.strip("| ").split(" | ")[1:], strict=True))
     for policy in ("last", "ema_0.01"):
-        mean_return, error = cells[policy].split(", ")
+        mean_return, error, own_error = cells[policy].split(", ")
         assert abs(float(error) - float(rows[policy][5])) < 1e-3
+        assert float(own_error) > 0  # the untrained actor is not the built-in expert
         assert abs(float(mean_return) - curve[curve.policy == policy].mean_return.iloc[-1]) < 0.6
     missing = _call("stability_episodes.py", str(run), "--at", "150")
     assert missing.returncode != 0 and "--keep-policies" in missing.stderr
@@ -64,3 +65,34 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
                   "--pool", "evaluation", "--steps", "600", "--replay-capacity", "100", "--out",
                   str(run))  # fmt: skip
     assert other.returncode != 0 and "other options, seed or replay capacity" in other.stderr
+
+
+def test_own_state_error_is_zero_for_the_expert_itself() -> None:
+    import gymnasium as gym
+    import numpy as np
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from stability_demo_fit import own_state_error
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from offline_iq.experts.controllers import make_expert
+
+    class Acting:
+        def __init__(self, act: object) -> None:
+            self.act = act
+
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return np.asarray([self.act(x[0])], dtype=np.float32)  # type: ignore[operator]
+
+    env = gym.make("Pendulum-v1")
+    expert = make_expert("Pendulum-v1")
+    assert own_state_error(Acting(expert), expert, env, 1) < 1e-10
+    # a policy that always pushes 0: the mean of ||pi_E(s)||^2 over the states it visits
+    zero = own_state_error(Acting(lambda obs: np.zeros(1)), expert, env, 1)
+    obs, _ = env.reset(seed=10_000)
+    pushes = []
+    for _ in range(200):
+        pushes.append(float(np.sum(np.asarray(expert(obs)) ** 2)))
+        obs, *_ = env.step(np.zeros(1, dtype=np.float32))
+    assert zero > 0 and abs(zero - np.mean(pushes)) < 1e-6
