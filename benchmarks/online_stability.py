@@ -12,7 +12,8 @@ Resumable: rerun the same command (the tracked averages are checkpointed with th
 weight decays as ``(1 - beta)^updates``), as ``policy_averaging`` does.
 Writes ``curve.csv`` (env_steps, policy, mean_return, std, returns, seconds) in ``--out`` and
 prints :func:`~offline_iq.benchmark.online_criteria.judge_curve`'s verdict against the
-dataset's expert return. ``--keep-policies`` also saves every scored actor's weights at every
+dataset's expert return. ``--keep-policies`` also saves the weights of every scored actor (the last
+iterate and the tracked averages; not the config's own ``policy_averaging``) at every
 evaluation (``policies/<steps>.pt``, about 0.3 MB per actor for Hopper), so that
 ``benchmarks/stability_episodes.py --at STEPS`` can replay the policies of a dip. Example (a
 tuning seed and the tuning pool, never a report's)::
@@ -83,6 +84,11 @@ def _policies_path(out: Path, steps: int) -> Path:
     return out / "policies" / f"{steps}.pt"
 
 
+def pool_file(out: Path) -> Path:
+    """The episode pool the run's demonstrations were drawn from (``{"pool": ...}``)."""
+    return out / "demonstration.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("env_id")
@@ -125,6 +131,18 @@ def main() -> None:
         or args.replay_capacity not in (None, state.replay_capacity)  # as `offline-iq fit`
     ):
         raise SystemExit(f"{args.out} holds a run with other options, seed or replay capacity")
+    recorded = (
+        json.loads(pool_file(args.out).read_text())["pool"]
+        if pool_file(args.out).exists()
+        else None
+    )
+    if recorded not in (None, args.pool):
+        raise SystemExit(f"{args.out} holds a run whose demonstrations came from pool {recorded!r}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    pool_file(args.out).write_text(json.dumps({"pool": args.pool}))
+    for stale in (args.out / "policies").glob("*.p*"):  # of a chunk redone after a crash
+        if stale.suffix != ".pt" or not stale.stem.isdigit() or int(stale.stem) > state.steps_done:
+            stale.unlink()
     model.attach_demonstrations(data)
     train_env, eval_env = online_envs(args.env_id, data.metadata)  # the dataset's keywords
     d3rlpy.seed(args.seed + state.steps_done)
@@ -183,7 +201,9 @@ def main() -> None:
             (args.out / "policies").mkdir(exist_ok=True)
             kept = {"last": actor.state_dict()}
             kept |= {f"ema_{beta:g}": a.state_dict() for beta, a in averages.items()}
-            torch.save(kept, _policies_path(args.out, done))
+            partial = _policies_path(args.out, done).with_suffix(".part")
+            torch.save(kept, partial)
+            partial.replace(_policies_path(args.out, done))  # never a half-written snapshot
         if averages:
             torch.save({str(b): a.state_dict() for b, a in averages.items()},
                        _averages_path(args.out, done))  # fmt: skip

@@ -30,15 +30,13 @@ import numpy as np
 import pandas as pd
 from online_stability import GreedyActor
 from scipy import stats
-from stability_episodes import _saved_policies, demo_action_error
+from stability_episodes import _saved_policies, demo_action_error, load_run
 
-from offline_iq.benchmark.cells import pool_positions
-from offline_iq.data import load_minari
 from offline_iq.experts.controllers import make_expert
 from offline_iq.experts.policy_base import ExpertPolicy
 from offline_iq.experts.trained import TrainedExpert
 from offline_iq.runtime import quiet_d3rlpy, set_torch_threads
-from offline_iq.training import load_checkpoint, online_envs
+from offline_iq.training import online_envs
 
 
 def own_state_error(policy: Any, expert: ExpertPolicy, env: Any, episodes: int) -> float:
@@ -61,22 +59,17 @@ def own_state_error(policy: Any, expert: ExpertPolicy, env: Any, episodes: int) 
 
 
 def demo_fit(
-    run: Path, pool: str, expert_rollouts: int = 0, expert_model: Path | None = None
+    run: Path, pool: str | None, expert_rollouts: int = 0, expert_model: Path | None = None
 ) -> pd.DataFrame:
     """One row per saved evaluation and policy: ``env_steps``, ``policy``, ``mean_return`` (the
     curve's), ``demo_action_error`` and, with ``expert_rollouts``, ``own_state_error``;
     ``attrs["expert"]`` is the dataset's expert return."""
-    state, model = load_checkpoint(run, "cpu:0")
-    if state is None or model is None or state.online is None:
-        raise SystemExit(f"{run} holds no online run checkpoint")
-    n_episodes = load_minari(state.dataset, n_trajectories=1).metadata.source_episodes
-    positions = None if pool == "all" else pool_positions(pool, n_episodes)
-    data = load_minari(state.dataset, n_trajectories=state.demos, seed=state.seed,
-                       episodes=positions)  # fmt: skip
+    state, model, data = load_run(run, pool)
     demo = data.episodes[0]
     observations = demo.observations[: len(demo.actions)]
     curve = pd.read_csv(run / "curve.csv").set_index(["env_steps", "policy"])
     saved = sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
+    saved = [steps for steps in saved if steps <= state.steps_done]  # past it: a redone chunk
     if not saved:
         raise SystemExit(f"{run}/policies is empty: rerun with online_stability.py --keep-policies")
     expert: ExpertPolicy | None = None
@@ -85,7 +78,11 @@ def demo_fit(
         train_env, env = online_envs(state.online, data.metadata)  # the dataset's keywords
         train_env.close()
         if expert_model is None:
-            expert = make_expert(state.online)
+            try:
+                expert = make_expert(state.online)
+            except ValueError as error:
+                raise SystemExit(f"{error}: pass --expert-model, the dataset's expert (e.g. "
+                                 "experts/Hopper-v5/best.d3)") from error  # fmt: skip
         else:
             trained = TrainedExpert(expert_model)
             trained.check_env(env)
@@ -118,13 +115,24 @@ def _correlations(rows: pd.DataFrame, column: str) -> str:
             f"Spearman {spearman:.2f}")  # fmt: skip
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument("--pool", default="evaluation", choices=["tuning", "evaluation", "all"])
+    parser.add_argument(
+        "--pool",
+        choices=["tuning", "evaluation", "all"],
+        help="runs that do not record theirs (default evaluation)",
+    )
     parser.add_argument(
         "--expert-rollouts",
-        type=int,
+        type=_non_negative,
         default=0,
         help="episodes per policy scored against the expert on its own states",
     )
@@ -157,9 +165,11 @@ def main() -> None:
                 reached = part[part.mean_return >= 0.9 * expert].env_steps.min()
             for column in errors:
                 print(f"{name}, all: {_correlations(part, column)}")
-                if reached is not None:
-                    window = part[part.env_steps >= reached]  # empty if never reached
+                if reached is not None and reached == reached:  # NaN: never reached
+                    window = part[part.env_steps >= reached]
                     print(f"{name}, from first 90%: {_correlations(window, column)}")
+                elif reached is not None:
+                    print(f"{name}, from first 90%: never reaches 90% of the expert")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from online_stability import GreedyActor, _averages_path, _policies_path
+from online_stability import GreedyActor, _averages_path, _policies_path, pool_file
 
 from offline_iq.benchmark.cells import pool_positions
 from offline_iq.data import load_minari
@@ -46,11 +47,36 @@ def demo_action_error(policy: Any, observations: np.ndarray, actions: np.ndarray
     return float(np.mean(np.sum((predicted - actions) ** 2, axis=1)))
 
 
+def load_run(run: Path, pool: str | None) -> tuple[Any, Any, Any]:
+    """An online run's state, model and the demonstrations it was trained on, drawn again from
+    the pool recorded in the run folder (``pool``: that of runs older than the record, default
+    ``evaluation``; one that contradicts the record is refused)."""
+    state, model = load_checkpoint(run, "cpu:0")
+    if state is None or model is None or state.online is None:
+        raise SystemExit(f"{run} holds no online run checkpoint")
+    if pool_file(run).exists():
+        recorded = json.loads(pool_file(run).read_text())["pool"]
+        if pool not in (None, recorded):
+            raise SystemExit(f"{run} drew its demonstrations from pool {recorded!r}, not {pool!r}")
+        pool = recorded
+    pool = pool or "evaluation"
+    n_episodes = load_minari(state.dataset, n_trajectories=1).metadata.source_episodes
+    positions = None if pool == "all" else pool_positions(pool, n_episodes)
+    data = load_minari(state.dataset, n_trajectories=state.demos, seed=state.seed,
+                       episodes=positions)  # fmt: skip
+    return state, model, data
+
+
 def _saved_policies(run: Path, steps: int, actor: torch.nn.Module) -> dict[str, torch.nn.Module]:
     """The actors scored at evaluation ``steps``, from ``policies/<steps>.pt``."""
     path = _policies_path(run, steps)
     if not path.exists():
-        raise SystemExit(f"{path} does not exist: rerun with online_stability.py --keep-policies")
+        saved = sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
+        if not saved:
+            raise SystemExit(f"{run} saved no policies: rerun with online_stability.py "
+                             "--keep-policies")  # fmt: skip
+        raise SystemExit(f"{run} saved no policies at {steps} steps; it saved them at "
+                         f"{saved[0]}-{saved[-1]} ({len(saved)} evaluations)")  # fmt: skip
     actors = {}
     for name, weights in torch.load(path).items():
         actors[name] = copy.deepcopy(actor)
@@ -58,16 +84,10 @@ def _saved_policies(run: Path, steps: int, actor: torch.nn.Module) -> dict[str, 
     return actors
 
 
-def run_rows(run: Path, pool: str, episodes: int, at: int | None = None) -> list[str]:
+def run_rows(run: Path, pool: str | None, episodes: int, at: int | None = None) -> list[str]:
     """Table rows for one run folder: its demonstration, then each policy scored at evaluation
     ``at`` (``None``: the final ones)."""
-    state, model = load_checkpoint(run, "cpu:0")
-    if state is None or model is None or state.online is None:
-        raise SystemExit(f"{run} holds no online run checkpoint")
-    n_episodes = load_minari(state.dataset, n_trajectories=1).metadata.source_episodes
-    positions = None if pool == "all" else pool_positions(pool, n_episodes)
-    data = load_minari(state.dataset, n_trajectories=state.demos, seed=state.seed,
-                       episodes=positions)  # fmt: skip
+    state, model, data = load_run(run, pool)
     demo = data.episodes[0]
     name = f"{run.name} ({at if at is not None else state.steps_done:,} steps)"
     demo_fell = bool(demo.terminated)
@@ -100,7 +120,11 @@ def run_rows(run: Path, pool: str, episodes: int, at: int | None = None) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument("--pool", default="evaluation", choices=["tuning", "evaluation", "all"])
+    parser.add_argument(
+        "--pool",
+        choices=["tuning", "evaluation", "all"],
+        help="runs that do not record theirs (default evaluation)",
+    )
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--at", type=int, help="replay the policies saved at this evaluation")
     args = parser.parse_args()

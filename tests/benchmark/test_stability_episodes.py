@@ -58,7 +58,13 @@ def test_final_policies_replay_the_curves_last_evaluation(tmp_path: Path) -> Non
         assert float(own_error) > 0  # the untrained actor is not the built-in expert
         assert abs(float(mean_return) - curve[curve.policy == policy].mean_return.iloc[-1]) < 0.6
     missing = _call("stability_episodes.py", str(run), "--at", "150")
-    assert missing.returncode != 0 and "--keep-policies" in missing.stderr
+    assert missing.returncode != 0 and "at 150 steps; it saved them at 300-300" in missing.stderr
+    # the run records the pool its demonstration came from; another one is refused, not used
+    assert json.loads((run / "demonstration.json").read_text()) == {"pool": "evaluation"}
+    other_pool = _call("stability_episodes.py", str(run), "--pool", "tuning")
+    assert (
+        other_pool.returncode != 0 and "from pool 'evaluation', not 'tuning'" in other_pool.stderr
+    )
     assert json.loads((run / "state.json").read_text())["replay_capacity"] == 1_000_000
     # resuming with another replay capacity is refused, not mixed
     other = _call("online_stability.py", "Pendulum-v1", "pendulum/expert-v0", "--seed", "0",
