@@ -164,6 +164,7 @@ def main() -> None:
         saved = torch.load(path)
         for beta, average in averages.items():
             average.load_state_dict(saved[str(beta)])
+    scored = {"last": actor, **{f"ema_{beta:g}": a for beta, a in averages.items()}}
     weights = list(actor.parameters())
     seen = [model.grad_step]
 
@@ -182,8 +183,7 @@ def main() -> None:
         save_interval=10**9,
     ):  # fmt: skip
         seconds = time.perf_counter() - start
-        policies: dict[str, Any] = {"last": GreedyActor(model, actor)}
-        policies |= {f"ema_{beta:g}": GreedyActor(model, a) for beta, a in averages.items()}
+        policies: dict[str, Any] = {name: GreedyActor(model, a) for name, a in scored.items()}
         if getattr(model.config, "policy_averaging", 0.0) > 0:
             policies["config_average"] = model
         new = []
@@ -199,8 +199,7 @@ def main() -> None:
         rows.to_csv(curve_path, index=False)
         if args.keep_policies:
             (args.out / "policies").mkdir(exist_ok=True)
-            kept = {"last": actor.state_dict()}
-            kept |= {f"ema_{beta:g}": a.state_dict() for beta, a in averages.items()}
+            kept = {name: a.state_dict() for name, a in scored.items()}
             partial = _policies_path(args.out, done).with_suffix(".part")
             torch.save(kept, partial)
             partial.replace(_policies_path(args.out, done))  # never a half-written snapshot

@@ -30,7 +30,13 @@ import numpy as np
 import pandas as pd
 from online_stability import GreedyActor
 from scipy import stats
-from stability_episodes import _saved_policies, demo_action_error, load_run
+from stability_episodes import (
+    _saved_policies,
+    add_run_arguments,
+    demo_action_error,
+    load_run,
+    saved_steps,
+)
 
 from offline_iq.experts.controllers import make_expert
 from offline_iq.experts.policy_base import ExpertPolicy
@@ -66,10 +72,10 @@ def demo_fit(
     ``attrs["expert"]`` is the dataset's expert return."""
     state, model, data = load_run(run, pool)
     demo = data.episodes[0]
-    observations = demo.observations[: len(demo.actions)]
     curve = pd.read_csv(run / "curve.csv").set_index(["env_steps", "policy"])
-    saved = sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
-    saved = [steps for steps in saved if steps <= state.steps_done]  # past it: a redone chunk
+    saved = [
+        steps for steps in saved_steps(run) if steps <= state.steps_done
+    ]  # past it: a redone chunk
     if not saved:
         raise SystemExit(f"{run}/policies is empty: rerun with online_stability.py --keep-policies")
     expert: ExpertPolicy | None = None
@@ -95,7 +101,7 @@ def demo_fit(
                 "env_steps": steps,
                 "policy": name,
                 "mean_return": float(curve.loc[(steps, name), "mean_return"]),
-                "demo_action_error": demo_action_error(policy, observations, demo.actions),
+                "demo_action_error": demo_action_error(policy, demo),
             }
             if expert is not None:
                 row["own_state_error"] = own_state_error(policy, expert, env, expert_rollouts)
@@ -124,12 +130,7 @@ def _non_negative(text: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument(
-        "--pool",
-        choices=["tuning", "evaluation", "all"],
-        help="runs that do not record theirs (default evaluation)",
-    )
+    add_run_arguments(parser)
     parser.add_argument(
         "--expert-rollouts",
         type=_non_negative,

@@ -41,10 +41,34 @@ def rollout(policy: Any, env: gym.Env[Any, Any], seed: int) -> tuple[float, int,
             return total, steps, bool(terminated)
 
 
-def demo_action_error(policy: Any, observations: np.ndarray, actions: np.ndarray) -> float:
+def demo_action_error(policy: Any, demo: Any) -> float:
     """Mean over the demonstration's steps of :math:`\\|\\pi(s_t) - a_t\\|^2`."""
-    predicted = policy.predict(np.asarray(observations, dtype=np.float32))
-    return float(np.mean(np.sum((predicted - actions) ** 2, axis=1)))
+    observations = np.asarray(demo.observations[: len(demo.actions)], dtype=np.float32)
+    return float(np.mean(np.sum((policy.predict(observations) - demo.actions) ** 2, axis=1)))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run folders and ``--pool`` (for :func:`load_run`) of the tools that replay a run."""
+    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument(
+        "--pool",
+        choices=["tuning", "evaluation", "all"],
+        help="runs that do not record theirs (default evaluation)",
+    )
+
+
+def saved_steps(run: Path) -> list[int]:
+    """The evaluations whose policies ``run`` saved (``--keep-policies``), in order."""
+    return sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
+
+
+def _copies(actor: torch.nn.Module, weights: dict[str, Any]) -> dict[str, torch.nn.Module]:
+    """``actor`` with each of ``weights``'s state dicts loaded, by the same names."""
+    copies = {}
+    for name, state_dict in weights.items():
+        copies[name] = copy.deepcopy(actor)
+        copies[name].load_state_dict(state_dict)
+    return copies
 
 
 def load_run(run: Path, pool: str | None) -> tuple[Any, Any, Any]:
@@ -71,17 +95,13 @@ def _saved_policies(run: Path, steps: int, actor: torch.nn.Module) -> dict[str, 
     """The actors scored at evaluation ``steps``, from ``policies/<steps>.pt``."""
     path = _policies_path(run, steps)
     if not path.exists():
-        saved = sorted(int(p.stem) for p in (run / "policies").glob("*.pt"))
+        saved = saved_steps(run)
         if not saved:
             raise SystemExit(f"{run} saved no policies: rerun with online_stability.py "
                              "--keep-policies")  # fmt: skip
         raise SystemExit(f"{run} saved no policies at {steps} steps; it saved them at "
                          f"{saved[0]}-{saved[-1]} ({len(saved)} evaluations)")  # fmt: skip
-    actors = {}
-    for name, weights in torch.load(path).items():
-        actors[name] = copy.deepcopy(actor)
-        actors[name].load_state_dict(weights)
-    return actors
+    return _copies(actor, torch.load(path))
 
 
 def run_rows(run: Path, pool: str | None, episodes: int, at: int | None = None) -> list[str]:
@@ -100,10 +120,8 @@ def run_rows(run: Path, pool: str | None, episodes: int, at: int | None = None) 
         saved = _saved_policies(run, at, actor)
         policies = {policy_name: GreedyActor(model, a) for policy_name, a in saved.items()}
     elif averages_file.exists():
-        for beta, weights in torch.load(averages_file).items():
-            average = copy.deepcopy(actor)
-            average.load_state_dict(weights)
-            policies[f"ema_{float(beta):g}"] = GreedyActor(model, average)
+        averages = _copies(actor, torch.load(averages_file))
+        policies |= {f"ema_{float(beta):g}": GreedyActor(model, a) for beta, a in averages.items()}
     train_env, env = online_envs(state.online, data.metadata)  # with the dataset's keywords
     train_env.close()  # only the evaluation environment rolls out
     for policy_name, policy in policies.items():
@@ -111,7 +129,7 @@ def run_rows(run: Path, pool: str | None, episodes: int, at: int | None = None) 
         returns = ", ".join(f"{r:.0f}" for r, _, _ in results)
         lengths = ", ".join(str(n) for _, n, _ in results)
         falls = sum(fell for _, _, fell in results)
-        error = demo_action_error(policy, demo.observations[: len(demo.actions)], demo.actions)
+        error = demo_action_error(policy, demo)
         rows.append(f"| {name} | {policy_name} | {returns} | {lengths} | {falls} of {episodes} "
                     f"| {error:.3f} |")  # fmt: skip
     return rows
@@ -119,12 +137,7 @@ def run_rows(run: Path, pool: str | None, episodes: int, at: int | None = None) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument(
-        "--pool",
-        choices=["tuning", "evaluation", "all"],
-        help="runs that do not record theirs (default evaluation)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--at", type=int, help="replay the policies saved at this evaluation")
     args = parser.parse_args()

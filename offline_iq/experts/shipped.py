@@ -136,17 +136,23 @@ def build_shipped(
         if only and spec.name not in only:
             continue
         model = None if spec.expert_model is None else repo_root / spec.expert_model
-        for policy, seed in (("expert", 0), ("random", RANDOM_SEED)):
-            if policy not in kinds:
+        builds = [  # kind, dataset id, policy, first reset seed, episodes
+            ("expert", spec.dataset_id("expert"), "expert", 0, spec.episodes),
+            ("random", spec.dataset_id("random"), "random", RANDOM_SEED, spec.episodes),
+        ]
+        if spec.tuning_episodes:
+            builds.append(("tuning", spec.tuning_dataset_id(), "expert", TUNING_SEED,
+                           spec.tuning_episodes))  # fmt: skip
+        for kind, dataset_id, policy, seed, n_episodes in builds:
+            if kind not in kinds:
                 continue
-            dataset_id = spec.dataset_id(policy)  # type: ignore[arg-type]
             target = root / dataset_id
             if target.exists():
                 shutil.rmtree(target)
             collect_dataset(
                 spec.env_id,
                 dataset_id=dataset_id,
-                n_episodes=episodes or spec.episodes,
+                n_episodes=episodes or n_episodes,
                 policy=policy,  # type: ignore[arg-type]
                 seed=seed,
                 root=root,
@@ -155,19 +161,6 @@ def build_shipped(
             )
         if spec.logged:
             build_logged(spec, root, kinds=kinds, episodes=episodes, expert_model=model)
-        if "tuning" in kinds and spec.tuning_episodes:
-            target = root / spec.tuning_dataset_id()
-            if target.exists():
-                shutil.rmtree(target)
-            collect_dataset(
-                spec.env_id,
-                dataset_id=spec.tuning_dataset_id(),
-                n_episodes=episodes or spec.tuning_episodes,
-                seed=TUNING_SEED,
-                root=root,
-                env_kwargs=dict(spec.env_kwargs),
-                expert_model=model,
-            )
 
 
 def build_logged(
