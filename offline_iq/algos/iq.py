@@ -82,6 +82,15 @@ class IQLearnConfig(IQLearnConfigBase):
             by the critic and not scaled by :math:`|Q|` (:func:`~offline_iq.algos.torch.
             continuous_iq_parts.expert_bc_loss`): its pull relative to the SAC term grows as the
             critic's values shrink. 0 (default) leaves it out. Ignored with ``state_only``.
+        smoothness_weight: weight of the actor's spatial smoothness term (CAPS, :func:`~offline_iq.
+            algos.torch.continuous_iq_parts.policy_smoothness_loss`): the squared change of
+            :math:`\tanh\mu` between each state of the batch, expert and policy rows alike, and
+            the state moved by :math:`\mathcal{N}(0, \sigma^2 I)` in the scaler's units. 0
+            (default) leaves it out.
+        smoothness_sigma: that :math:`\sigma`. The default 0.15 is one environment step: the
+            median of :math:`\lVert s_{t+1} - s_t \rVert / \sqrt{d}` over the 25 episodes of
+            ``hopper/expert-tuning-v0``, each standardised by its own statistics as the
+            online scaler standardises its one demonstration (0.141-0.152 per episode).
         policy_averaging: rate :math:`\beta` of an exponential moving average of the actor's
             weights, :math:`\bar\phi \leftarrow (1 - \beta) \bar\phi + \beta \phi` after
             every actor step; ``predict``, ``save_policy`` and evaluation then act with
@@ -120,6 +129,8 @@ class IQLearnConfig(IQLearnConfigBase):
     actor_q_reduction: Literal["min", "mean"] = "min"
     q_filter_bc_weight: float = 1.0
     expert_bc_weight: float = 0.0
+    smoothness_weight: float = 0.0
+    smoothness_sigma: float = 0.15
     policy_averaging: float = 0.0
     action_scaler: ActionScaler | None = min_max_action_field()
 
@@ -129,6 +140,11 @@ class IQLearnConfig(IQLearnConfigBase):
             raise ValueError(f"q_filter_bc_weight must be >= 0, got {self.q_filter_bc_weight}")
         if self.expert_bc_weight < 0:
             raise ValueError(f"expert_bc_weight must be >= 0, got {self.expert_bc_weight}")
+        if self.smoothness_weight < 0 or self.smoothness_sigma < 0:
+            raise ValueError(
+                "smoothness_weight and smoothness_sigma must be >= 0, got "
+                f"{self.smoothness_weight} and {self.smoothness_sigma}"
+            )
         if not 0.0 <= self.policy_averaging <= 1.0:
             raise ValueError(f"policy_averaging must be in [0, 1], got {self.policy_averaging}")
         if self.n_value_samples < 1:
@@ -210,6 +226,8 @@ class IQLearn(ExpertMixingAlgoBase[IQLearnImpl, IQLearnConfig]):
             # state-only imitation never sees expert actions, so nothing to clone
             q_filter_bc_weight=0.0 if cfg.state_only else cfg.q_filter_bc_weight,
             expert_bc_weight=0.0 if cfg.state_only else cfg.expert_bc_weight,
+            smoothness_weight=cfg.smoothness_weight,
+            smoothness_sigma=cfg.smoothness_sigma,
             policy_averaging=cfg.policy_averaging,
             target_entropy=cfg.target_entropy,
             device=self._device,

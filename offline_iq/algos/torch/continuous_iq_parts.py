@@ -23,6 +23,7 @@ __all__ = [
     "expert_bc_loss",
     "frozen_parameters",
     "mean_over_critics",
+    "policy_smoothness_loss",
     "q_filtered_bc_loss",
     "state_action_gradient_penalty",
 ]
@@ -50,12 +51,14 @@ class IQLearnCriticLoss(IQLoss):
 @dataclasses.dataclass(frozen=True)
 class IQLearnActorLoss:
     """The actor step's terms: SAC loss, Q-filtered BC loss and the fraction of rows it used,
-    the always-on expert BC loss, the temperature, its loss, and the policy's entropy estimate."""
+    the always-on expert BC loss, the smoothness loss, the temperature, its loss, and the
+    policy's entropy estimate."""
 
     actor_loss: torch.Tensor
     bc_loss: torch.Tensor
     bc_fraction: torch.Tensor
     expert_bc_loss: torch.Tensor
+    smoothness_loss: torch.Tensor
     temp: torch.Tensor
     temp_loss: torch.Tensor
     entropy: torch.Tensor
@@ -119,6 +122,24 @@ def expert_bc_loss(
     """
     squared = ((mean_actions - expert_actions) ** 2).sum(dim=1)
     return (squared * is_expert).sum() / is_expert.sum().clamp(min=1)
+
+
+def policy_smoothness_loss(
+    mean_actions: torch.Tensor, perturbed_mean_actions: torch.Tensor
+) -> torch.Tensor:
+    r"""Spatial smoothness of the actor's deterministic action (CAPS, Mysore et al., 2021):
+
+    .. math::
+
+        \frac{1}{B} \sum_{s} \lVert \bar a(s + \sigma \epsilon) - \bar a(s) \rVert^2,
+        \qquad \epsilon \sim \mathcal{N}(0, I), \quad \bar a = \tanh \mu,
+
+    over the batch's states (expert and policy rows alike, in the scaler's standardised
+    units; the caller draws :math:`\sigma \epsilon`). Both sides carry gradient, so the actor is
+    pulled toward acting a small distance off a state as it acts at the state itself: the
+    states a policy reaches just off the demonstration get the action it takes on it.
+    """
+    return ((perturbed_mean_actions - mean_actions) ** 2).sum(dim=1).mean()
 
 
 def state_action_gradient_penalty(

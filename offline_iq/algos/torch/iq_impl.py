@@ -23,6 +23,7 @@ from offline_iq.algos.torch.continuous_iq_parts import (
     expert_bc_loss,
     frozen_parameters,
     mean_over_critics,
+    policy_smoothness_loss,
     q_filtered_bc_loss,
     state_action_gradient_penalty,
 )
@@ -71,6 +72,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         actor_q_reduction: str = "min",
         q_filter_bc_weight: float = 0.0,
         expert_bc_weight: float = 0.0,
+        smoothness_weight: float = 0.0,
+        smoothness_sigma: float = 0.0,
         policy_averaging: float = 0.0,
         target_entropy: float | None = None,
         device: str,
@@ -90,6 +93,8 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
         self._actor_q_reduction = actor_q_reduction
         self._q_filter_bc_weight = q_filter_bc_weight
         self._expert_bc_weight = expert_bc_weight
+        self._smoothness_weight = smoothness_weight
+        self._smoothness_sigma = smoothness_sigma
         self._target_entropy = -float(action_size) if target_entropy is None else target_entropy
         hard_sync(modules.targ_q_funcs, modules.q_funcs)
         self._critic_weights = list(modules.q_funcs.parameters())
@@ -309,21 +314,26 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
     def _update_actor(
         self, batch: ExpertTorchMiniBatch, samples: PolicySamples
     ) -> IQLearnActorLoss:
-        """The actor's SAC step (plus Q-filtered and always-on expert BC), then the
-        temperature's if it learns."""
+        """The actor's SAC step (plus Q-filtered and always-on expert BC and the smoothness
+        term), then the temperature's if it learns."""
         mods = self._modules
         obs = batch.observations
         assert isinstance(obs, torch.Tensor)
         clear_grads(mods.actor_optim)
         actor_loss, log_prob = self.compute_actor_loss(obs, samples)
         total = actor_loss
-        bc_loss = bc_fraction = anchor_loss = torch.zeros((), device=obs.device)
+        bc_loss = bc_fraction = anchor_loss = smooth_loss = torch.zeros((), device=obs.device)
         if self._q_filter_bc_weight > 0:
             bc_loss, bc_fraction = self.compute_q_filter_bc_loss(batch, samples)
             total = total + self._q_filter_bc_weight * bc_loss
         if self._expert_bc_weight > 0:
             anchor_loss = expert_bc_loss(samples.mean_actions, batch.actions, batch.expert_mask())
             total = total + self._expert_bc_weight * anchor_loss
+        if self._smoothness_weight > 0:
+            nearby = obs + self._smoothness_sigma * torch.randn_like(obs)
+            nearby_actions = torch.tanh(mods.policy(nearby).mu)
+            smooth_loss = policy_smoothness_loss(samples.mean_actions, nearby_actions)
+            total = total + self._smoothness_weight * smooth_loss
         total.backward()
         mods.actor_optim.step()
 
@@ -340,6 +350,7 @@ class IQLearnImpl(ContinuousQFunctionMixin, QLearningAlgoImplBase):
             bc_loss=bc_loss.detach(),
             bc_fraction=bc_fraction,
             expert_bc_loss=anchor_loss.detach(),
+            smoothness_loss=smooth_loss.detach(),
             temp=self.temperature.detach(),
             temp_loss=temp_loss.detach(),
             entropy=-log_prob.detach().mean(),
