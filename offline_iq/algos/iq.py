@@ -82,15 +82,17 @@ class IQLearnConfig(IQLearnConfigBase):
             by the critic and not scaled by :math:`|Q|` (:func:`~offline_iq.algos.torch.
             continuous_iq_parts.expert_bc_loss`): its pull relative to the SAC term grows as the
             critic's values shrink. 0 (default) leaves it out. Ignored with ``state_only``.
-        smoothness_weight: weight of the actor's spatial smoothness term (CAPS, :func:`~offline_iq.
-            algos.torch.continuous_iq_parts.policy_smoothness_loss`): the squared change of
+        smoothness_weight: weight of the actor's spatial smoothness term (the squared-distance
+            form of CAPS's, :func:`~offline_iq.algos.torch.continuous_iq_parts.
+            policy_smoothness_loss`): the batch mean of the squared change of
             :math:`\tanh\mu` between each state of the batch, expert and policy rows alike, and
-            the state moved by :math:`\mathcal{N}(0, \sigma^2 I)` in the scaler's units. 0
-            (default) leaves it out.
+            that state moved by :math:`\mathcal{N}(0, \sigma^2 I)` in the scaler's units (raw
+            units for a feature constant in the demonstrations, whose scale is 1, or without a
+            scaler). 0 (default) leaves it out.
         smoothness_sigma: that :math:`\sigma`. The default 0.15 is one environment step: the
             median of :math:`\lVert s_{t+1} - s_t \rVert / \sqrt{d}` over the 25 episodes of
             ``hopper/expert-tuning-v0``, each standardised by its own statistics as the
-            online scaler standardises its one demonstration (0.141-0.152 per episode).
+            online scaler standardises its one demonstration (0.147; 0.14-0.15 per episode).
         policy_averaging: rate :math:`\beta` of an exponential moving average of the actor's
             weights, :math:`\bar\phi \leftarrow (1 - \beta) \bar\phi + \beta \phi` after
             every actor step; ``predict``, ``save_policy`` and evaluation then act with

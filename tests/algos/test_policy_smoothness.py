@@ -77,6 +77,47 @@ def test_the_smoothness_weight_makes_the_actor_flatter_around_its_states() -> No
     assert results[10.0][1] < 0.5 * results[0.0][1]
 
 
+def _flat_grad(module: torch.nn.Module) -> torch.Tensor:
+    """Every parameter's gradient, flattened; 0 where a parameter got none."""
+    return torch.cat(
+        [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+            for p in module.parameters()
+        ]
+    )
+
+
+def _actor_gradient(impl: IQLearnImpl, obs: torch.Tensor, seed: int) -> tuple[torch.Tensor, float]:
+    """The actor's gradient after one ``_update_actor`` (its optimizer step switched off), and
+    the step's recorded smoothness loss; ``seed`` fixes the policy samples and the noise."""
+    impl._modules.actor_optim.step = lambda: None  # type: ignore[method-assign]
+    torch.manual_seed(seed)
+    samples = impl.policy_samples(obs)
+    record = impl._update_actor(Batch(obs), samples)  # type: ignore[arg-type]
+    return _flat_grad(impl._modules.policy), float(record.smoothness_loss)
+
+
+def test_the_term_enters_the_actor_gradient_with_its_weight_and_sigma() -> None:
+    obs = torch.randn(16, 3, generator=torch.Generator().manual_seed(3))
+    sigma, weight = 0.3, 10.0
+    plain, plain_record = _actor_gradient(_impl(0.0, sigma), obs, seed=7)
+    smooth_impl = _impl(weight, sigma)
+    smoothed, record = _actor_gradient(smooth_impl, obs, seed=7)
+    assert plain_record == 0.0
+    # the same draws by hand: the policy samples first, then eps for the moved states
+    policy = smooth_impl._modules.policy
+    torch.manual_seed(7)
+    smooth_impl.policy_samples(obs)
+    nearby = obs + sigma * torch.randn_like(obs)
+    policy.zero_grad()
+    expected = policy_smoothness_loss(torch.tanh(policy(obs).mu), torch.tanh(policy(nearby).mu))
+    expected.backward()
+    term = _flat_grad(policy)
+    assert record == pytest.approx(expected.item(), rel=1e-6)
+    # the term's own gradient (through both sides), times its weight, and nothing else changed
+    torch.testing.assert_close(smoothed - plain, weight * term, rtol=1e-4, atol=1e-6)
+
+
 def test_zero_sigma_leaves_nothing_to_smooth_and_bad_values_are_refused() -> None:
     impl = _impl(10.0, sigma=0.0)
     obs = torch.randn(8, 3, generator=torch.Generator().manual_seed(2))

@@ -127,17 +127,19 @@ def expert_bc_loss(
 def policy_smoothness_loss(
     mean_actions: torch.Tensor, perturbed_mean_actions: torch.Tensor
 ) -> torch.Tensor:
-    r"""Spatial smoothness of the actor's deterministic action (CAPS, Mysore et al., 2021):
+    r"""Spatial smoothness of the actor's deterministic action, the squared-distance form of
+    CAPS's spatial term (Mysore et al., 2021):
 
     .. math::
 
         \frac{1}{B} \sum_{s} \lVert \bar a(s + \sigma \epsilon) - \bar a(s) \rVert^2,
         \qquad \epsilon \sim \mathcal{N}(0, I), \quad \bar a = \tanh \mu,
 
-    over the batch's states (expert and policy rows alike, in the scaler's standardised
-    units; the caller draws :math:`\sigma \epsilon`). Both sides carry gradient, so the actor is
-    pulled toward acting a small distance off a state as it acts at the state itself: the
-    states a policy reaches just off the demonstration get the action it takes on it.
+    over the batch's states (expert and policy rows alike, in the scaler's standardised units;
+    the caller draws :math:`\sigma \epsilon`). Both sides carry gradient: the actions at a state
+    and at a state moved in a random direction are pulled toward each other, so the actor cannot
+    change its action sharply within about :math:`\sigma` of the states it trains on. Nothing
+    here says which of the two actions is right; that is the critic's (and any BC term's) job.
     """
     return ((perturbed_mean_actions - mean_actions) ** 2).sum(dim=1).mean()
 
