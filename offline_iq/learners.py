@@ -285,7 +285,14 @@ def apply_learner_options(config: Any, options: Mapping[str, Any]) -> Any:
 _FITTED = ("mean", "std", "minimum", "maximum")
 # config fields added after results were published, with the default at which a learner trains
 # exactly as it did before the field existed (left out of config_digest at that default)
-_LATER_FIELDS: dict[str, Any] = {"logged_bc_weight": 0.0, "policy_averaging": 0.0}
+_LATER_FIELDS: dict[str, Any] = {
+    "logged_bc_weight": 0.0,
+    "policy_averaging": 0.0,
+    "target_entropy": None,
+    "expert_bc_weight": 0.0,
+    "smoothness_weight": 0.0,
+    "smoothness_sigma": 0.15,
+}
 
 
 def config_digest(config: Any) -> str:

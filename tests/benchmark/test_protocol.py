@@ -249,6 +249,30 @@ def test_published_cells_keep_their_keys() -> None:
             assert _cartpole_key(algo, options, logged) != row.key
 
 
+def _published_iq_key(row: pd.Series, **extra: object) -> str:
+    """The key a results row's IQ-Learn cell gets now, with ``extra`` options added."""
+    logged = row.logged != "none"
+    (cell,) = make_grid(
+        [row.dataset], ["iq-logged" if logged else "iq"], [int(row.n_trajectories)],
+        [int(row.seed)], steps=int(row.steps), eval_episodes=int(row.eval_episodes),
+        subsample=int(row.subsample) if row.subsample > 1 else None, pool=row.pool,
+        eval_at=[int(x) for x in str(row.eval_steps).split(";")],
+        options={row.dataset: {"iq": {**json.loads(row.options), **extra}}},
+        logged={row.dataset: row.logged} if logged else None,
+    )  # fmt: skip
+    return cell.key()
+
+
+@pytest.mark.parametrize("folder", ["mujoco-v2", "logged-v1/mujoco", "logged-v1/pendulum"])
+def test_published_continuous_iq_cells_keep_their_keys(folder: str) -> None:
+    # the continuous learner gained fields after these were published (target_entropy,
+    # expert_bc_weight, smoothness_*): at their defaults each trains as before, so the key holds
+    frame = pd.read_csv(Path(__file__).resolve().parents[2] / "results" / folder / "results.csv")
+    row = frame[frame.algo == "iq"].iloc[0]
+    assert _published_iq_key(row) == row.key
+    assert _published_iq_key(row, smoothness_weight=1.0) != row.key
+
+
 def test_expert_terminations_counts_only_where_it_trains_differently() -> None:
     # it acts only through the absorbing state, and "goal" is how absorbing expert rows trained
     # before the field existed: the key moves for the new default under absorbing, nowhere else
