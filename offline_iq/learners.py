@@ -223,9 +223,37 @@ def _make(
     unknown = sorted(set(overrides) - _field_names(factory))
     if unknown:
         raise ValueError(f"{name} has no field {', '.join(map(repr, unknown))}")
-    config = factory(**{**scalers, **overrides})
+    config = factory(**{**scalers, **_decode_serialised(factory, overrides)})
     check_field_types(config)
     return apply_learner_options(config, options)
+
+
+def _decode_serialised(factory: ConfigFactory, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with each dict given for a factory field (encoders, optimisers, Q functions,
+    scalers) built from d3rlpy's serialised form, ``{"type": NAME, "params": {...}}``: what
+    ``-o 'critic_encoder_factory={"type": "vector", "params": {"use_layer_norm": true}}'``
+    passes on the command line."""
+    fields = getattr(factory, "__dataclass_fields__", {})
+    decoded = dict(overrides)
+    for key, value in overrides.items():
+        decoder = fields[key].metadata.get("dataclasses_json", {}).get("decoder")
+        if not isinstance(value, dict) or decoder is None:
+            continue
+        try:
+            decoded[key] = decoder(value)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f'{key} must be d3rlpy\'s serialised form {{"type": NAME, "params": {{...}}}} '
+                f"with a registered NAME and that type's parameters, got {value!r} ({error!r})"
+            ) from error
+        known = {f.name for f in dataclasses.fields(decoded[key])}
+        unknown = sorted(set(value.get("params", {})) - known)
+        if unknown:
+            raise ValueError(
+                f"{key}: {value['type']!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"it has {', '.join(sorted(known)) or 'none'}"
+            )
+    return decoded
 
 
 def _field_names(factory: ConfigFactory) -> set[str]:

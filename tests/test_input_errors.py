@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import d3rlpy
 import gymnasium as gym
 import pytest
 from typer.testing import CliRunner
@@ -80,6 +81,13 @@ LEARNER_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("bc", {"learning_rate": "fast"}, r"DiscreteBCConfig.learning_rate must be a number"),
     ("bc", {"batch_size": 2.5}, r"DiscreteBCConfig.batch_size must be an integer"),
     ("iq", {"observation_scaler": "minmax"}, r"unknown observation scaler 'minmax'"),
+    ("iq", {"encoder_factory": {"type": "mlp", "params": {}}}, r"encoder_factory must be d3rlpy's"),
+    ("iq", {"encoder_factory": {"params": {}}}, r"encoder_factory must be d3rlpy's serialised"),
+    (
+        "iq",
+        {"encoder_factory": {"type": "vector", "params": {"layer_norm": True}}},
+        r"encoder_factory: 'vector' has no parameter 'layer_norm'; it has .*use_layer_norm",
+    ),
 ]
 
 
@@ -89,6 +97,21 @@ def test_bad_learner_options_are_named(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_config(name, cartpole, **overrides)
+
+
+def test_a_factory_field_takes_d3rlpys_serialised_form(
+    cartpole: offline_iq.ExpertReplayBuffer,
+) -> None:
+    # what -o 'critic_encoder_factory={"type": ..., "params": {...}}' hands over
+    pendulum = offline_iq.load_minari("pendulum/expert-v0", n_trajectories=1)
+    form = {"type": "vector", "params": {"hidden_units": [64, 64], "use_layer_norm": True}}
+    config: Any = make_online_config("iq", pendulum, critic_encoder_factory=form)
+    assert config.critic_encoder_factory == d3rlpy.models.VectorEncoderFactory(
+        hidden_units=[64, 64], use_layer_norm=True
+    )
+    assert config.actor_encoder_factory == d3rlpy.models.DefaultEncoderFactory()
+    discrete: Any = make_config("iq", cartpole, encoder_factory=form)
+    assert discrete.encoder_factory.use_layer_norm
 
 
 def test_bc_has_no_online_mode(cartpole: offline_iq.ExpertReplayBuffer) -> None:
