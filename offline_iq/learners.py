@@ -233,7 +233,7 @@ def _decode_serialised(factory: ConfigFactory, overrides: dict[str, Any]) -> dic
     scalers) built from d3rlpy's serialised form, ``{"type": NAME, "params": {...}}``: what
     ``-o 'critic_encoder_factory={"type": "vector", "params": {"use_layer_norm": true}}'``
     passes on the command line."""
-    fields = getattr(factory, "__dataclass_fields__", {})
+    fields = _fields(factory)
     decoded = dict(overrides)
     for key, value in overrides.items():
         decoder = fields[key].metadata.get("dataclasses_json", {}).get("decoder")
@@ -256,9 +256,13 @@ def _decode_serialised(factory: ConfigFactory, overrides: dict[str, Any]) -> dic
     return decoded
 
 
+def _fields(factory: ConfigFactory) -> dict[str, dataclasses.Field[Any]]:
+    fields: dict[str, dataclasses.Field[Any]] = getattr(factory, "__dataclass_fields__", {})
+    return fields
+
+
 def _field_names(factory: ConfigFactory) -> set[str]:
-    fields = getattr(factory, "__dataclass_fields__", {})
-    return set(fields)
+    return set(_fields(factory))
 
 
 def parse_hidden_units(value: Any) -> list[int]:
